@@ -10,3 +10,10 @@ pub use jiff::{Timestamp, tz::TimeZone};
 pub use money::Currency;
 pub use rust_decimal::Decimal;
 pub use span::{Span, SpanUnit};
+
+pub mod account;
+pub mod clock;
+pub mod due;
+pub mod ids;
+pub mod ledger;
+pub mod message;
