@@ -150,6 +150,17 @@ impl PaymentSplit {
     }
 }
 
+/// A charge for something bought: what, how much, from which sources, and how to book it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Charge {
+    pub product: String,
+    pub amount: Decimal,
+    pub sources: PaySources,
+    /// The journal transaction's kind (`plan.purchase`, `subscription.renewal`…).
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
 /// The arguments of `open`, already parsed at the boundary.
 #[derive(Debug, Clone)]
 pub struct OpenAccount {
@@ -448,14 +459,19 @@ impl AccountState {
     /// cannot be covered. Every purchase and renewal pays through here.
     pub fn charge(
         &mut self,
-        product: &str,
-        amount: Decimal,
-        sources: PaySources,
-        kind: &str,
-        data: serde_json::Value,
+        charge: Charge,
         policy: &AccountPolicy,
         now: Timestamp,
     ) -> Result<(PaymentSplit, Effects), Refusal> {
+        let Charge {
+            product,
+            amount,
+            sources,
+            kind,
+            data,
+        } = charge;
+        let product = product.as_str();
+        let kind = kind.as_str();
         if amount < Decimal::ZERO {
             return Err(Refusal::invalid("a charge is never negative"));
         }
@@ -611,7 +627,18 @@ impl AccountState {
         at: Timestamp,
     ) {
         for audience in [Audience::Notice, Audience::Event] {
+            let seq = match audience {
+                Audience::Notice => {
+                    self.seq.notice += 1;
+                    self.seq.notice
+                }
+                Audience::Event => {
+                    self.seq.event += 1;
+                    self.seq.event
+                }
+            };
             fx.messages.push(Message {
+                seq,
                 audience,
                 kind,
                 subject: subject.to_string(),
@@ -620,8 +647,6 @@ impl AccountState {
                 data: data.clone(),
             });
         }
-        self.seq.notice += 1;
-        self.seq.event += 1;
     }
 
     /// ACC-5: pays open bills oldest first from cash and the credit line.
@@ -715,8 +740,10 @@ impl AccountState {
             data,
             now,
         );
-        if n < policy.low_balance_notices {
-            if let Ok(due_at) = policy.low_balance_repeat.add_to(now, &self.time_zone()) {
+        if n < policy.low_balance_notices
+            && let Ok(due_at) = policy.low_balance_repeat.add_to(now, &self.time_zone())
+        {
+            {
                 fx.schedule.push(DueAction {
                     key: format!("low_balance:{}:{epoch}:{}", self.id, n + 1),
                     account: self.id.clone(),

@@ -1,10 +1,12 @@
 //! Tenure's pure domain core: no I/O, no clock reads, no async. Given state, a command and an
 //! instant it returns decisions as data. See `ARCHITECTURE.md` at the repository root.
 
+pub mod catalog;
 pub mod error;
 pub mod money;
 pub mod span;
 
+pub use catalog::Catalog;
 pub use error::{ErrorCode, Refusal};
 pub use jiff::{Timestamp, tz::TimeZone};
 pub use money::Currency;

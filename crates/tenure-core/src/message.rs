@@ -127,6 +127,8 @@ impl Audience {
 /// kind; `dedup_key` makes it one message per crossing (NTF-2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    /// The account's own sequence for this audience: the cursor of its inbox or event feed.
+    pub seq: i64,
     pub audience: Audience,
     pub kind: MessageKind,
     /// What it is about: an account, plan, subscription or bill id.

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use tenure_core::account::{
-    AccountPolicy, AccountState, AccountStatus, Effects, OpenAccount, PaySources,
+    AccountPolicy, AccountState, AccountStatus, Charge, Effects, OpenAccount, PaySources,
 };
 use tenure_core::due::DueKind;
 use tenure_core::ids::{AccountId, CouponId};
@@ -36,6 +36,16 @@ fn open(credit: &str, threshold: Option<&str>) -> AccountState {
         t0(),
     )
     .unwrap()
+}
+
+fn ch(product: &str, amount: Decimal, sources: PaySources, kind: &str) -> Charge {
+    Charge {
+        product: product.into(),
+        amount,
+        sources,
+        kind: kind.into(),
+        data: serde_json::json!({}),
+    }
 }
 
 fn notices(fx: &Effects, kind: MessageKind) -> usize {
@@ -99,15 +109,7 @@ fn acc_4_one_coupon_largest_then_earliest_expiry_then_earliest_issued() {
     );
     assert_eq!(split.cash, d("10.00"));
     let (_, _) = a
-        .charge(
-            "sms",
-            d("30.00"),
-            PaySources::ALL,
-            "charge",
-            serde_json::json!({}),
-            &P,
-            t0(),
-        )
+        .charge(ch("sms", d("30.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
     // Now big_late (20) is the largest for sms; the phone coupon never applies to sms.
     let split = a
@@ -138,29 +140,13 @@ fn acc_4_a_charge_that_cannot_be_covered_is_rejected_whole() {
     a.grant_coupon(d("5.00"), None, None, t0()).unwrap();
     let before = a.clone();
     let err = a
-        .charge(
-            "sms",
-            d("35.01"),
-            PaySources::ALL,
-            "charge",
-            serde_json::json!({}),
-            &P,
-            t0(),
-        )
+        .charge(ch("sms", d("35.01"), PaySources::ALL, "charge"), &P, t0())
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InsufficientFunds);
     assert_eq!(a, before, "nothing moved");
     // Exactly covered: coupon 5 + cash 20 + credit 10.
     let (split, _) = a
-        .charge(
-            "sms",
-            d("35.00"),
-            PaySources::ALL,
-            "charge",
-            serde_json::json!({}),
-            &P,
-            t0(),
-        )
+        .charge(ch("sms", d("35.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
     assert_eq!((split.cash, split.credit), (d("20.00"), d("10.00")));
     assert_eq!(a.cash(), d("-10.00"));
@@ -168,11 +154,7 @@ fn acc_4_a_charge_that_cannot_be_covered_is_rejected_whole() {
     let mut b = open("100.00", None);
     let err = b
         .charge(
-            "sms",
-            d("1.00"),
-            PaySources::COUPON_AND_CASH,
-            "renew",
-            serde_json::json!({}),
+            ch("sms", d("1.00"), PaySources::COUPON_AND_CASH, "renew"),
             &P,
             t0(),
         )
@@ -214,29 +196,13 @@ fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
     let mut a = open("0", Some("10.00"));
     a.top_up(d("50.00"), &P, t0()).unwrap();
     let (_, fx) = a
-        .charge(
-            "sms",
-            d("45.00"),
-            PaySources::ALL,
-            "charge",
-            serde_json::json!({}),
-            &P,
-            t0(),
-        )
+        .charge(ch("sms", d("45.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
     assert_eq!(notices(&fx, MessageKind::AccountLowBalance), 1);
     assert_eq!(fx.schedule.len(), 1);
     // Another charge while below does not notify again.
     let (_, fx) = a
-        .charge(
-            "sms",
-            d("1.00"),
-            PaySources::ALL,
-            "charge",
-            serde_json::json!({}),
-            &P,
-            t0(),
-        )
+        .charge(ch("sms", d("1.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
     assert_eq!(notices(&fx, MessageKind::AccountLowBalance), 0);
     // Run the repeats as the scheduler would.
@@ -263,15 +229,7 @@ fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
     a.top_up(d("100.00"), &P, t0()).unwrap();
     assert!(a.low_balance.armed);
     let (_, fx) = a
-        .charge(
-            "sms",
-            d("100.00"),
-            PaySources::ALL,
-            "charge",
-            serde_json::json!({}),
-            &P,
-            t0(),
-        )
+        .charge(ch("sms", d("100.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
     assert_eq!(notices(&fx, MessageKind::AccountLowBalance), 1);
 }
@@ -302,16 +260,8 @@ fn coupon_expiry_forfeits_the_rest_once() {
     let at: Timestamp = "2026-04-01T00:00:00+08:00".parse().unwrap();
     let (id, fx) = a.grant_coupon(d("8.00"), None, Some(at), t0()).unwrap();
     assert_eq!(fx.schedule[0].due_at, at);
-    a.charge(
-        "sms",
-        d("3.00"),
-        PaySources::ALL,
-        "charge",
-        serde_json::json!({}),
-        &P,
-        t0(),
-    )
-    .unwrap();
+    a.charge(ch("sms", d("3.00"), PaySources::ALL, "charge"), &P, t0())
+        .unwrap();
     let fx = a.on_due(&DueKind::CouponExpiry { coupon: id }, &P, at);
     assert_eq!(fx.journal.len(), 1);
     assert_eq!(a.coupon_remaining(id), d("0"));
@@ -524,7 +474,7 @@ proptest! {
                 Op::Charge { cents: c, product, credit } => {
                     let sources = if credit { PaySources::ALL } else { PaySources::COUPON_AND_CASH };
                     let expected = o.pay(product, cents(c), credit, false);
-                    match a.charge(product, cents(c), sources, "charge", serde_json::json!({}), &P, now) {
+                    match a.charge(ch(product, cents(c), sources, "charge"), &P, now) {
                         Ok((_, fx)) => { prop_assert!(expected.is_some()); Some(fx) }
                         Err(e) => {
                             prop_assert_eq!(e.code, ErrorCode::InsufficientFunds);
