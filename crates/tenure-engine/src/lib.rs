@@ -1,14 +1,17 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The engine: the imperative shell around `tenure-core`. For each command it loads one account,
+//! asks the core for a decision at the clock's instant, and persists the new state with every
+//! effect (journal, messages, due actions, idempotency record) in one transaction of one account.
+//! It also runs the due-action queue (TIME-3, TIME-4). HTTP, `simulate` and `bench` all call it.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod clock;
+mod commands;
+mod engine;
+mod error;
+mod scheduler;
+pub mod views;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use clock::SystemClock;
+pub use commands::{CouponExpiry, PAGE_LIMIT_MAX};
+pub use engine::{Engine, Idem};
+pub use error::EngineError;
+pub use scheduler::{AdvanceReport, SANDBOX_NOW_KEY, Scheduler};

@@ -1,0 +1,236 @@
+//! The engine value and the one path every account command takes: load, decide, persist.
+
+use crate::error::EngineError;
+use crate::views::AccountView;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use tenure_core::account::{AccountPolicy, AccountState, Effects};
+use tenure_core::catalog::Catalog;
+use tenure_core::clock::Clock;
+use tenure_core::ids::AccountId;
+use tenure_core::{ErrorCode, Refusal, Timestamp};
+use tenure_store::{DueRow, EntryRow, IdemRow, JournalRow, MessageRow, Store, Tx};
+
+/// An `Idempotency-Key` with the request it came with (Stripe's semantics): a replay with the
+/// same request gets the stored answer; the same key with another request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idem {
+    /// Whose keys these are: the API key id, so two callers never collide.
+    pub scope: String,
+    pub key: String,
+    /// A digest of method, path and body.
+    pub request_hash: String,
+}
+
+/// The engine: a store, a catalog and a clock.
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) catalog_version: i64,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: AccountPolicy,
+}
+
+impl Engine {
+    /// Opens an engine. Registers the catalog's text so its version is kept (CAT-1).
+    pub fn new(
+        store: Store,
+        catalog: Catalog,
+        catalog_source: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, EngineError> {
+        let digest = tenure_store::hash_key(catalog_source);
+        let now_us = clock.now().as_microsecond();
+        let catalog_version =
+            store.register_catalog(&digest, &catalog.name, catalog_source, now_us)?;
+        let policy = AccountPolicy {
+            low_balance_notices: catalog.defaults.low_balance_notices,
+            low_balance_repeat: catalog.defaults.low_balance_repeat,
+        };
+        Ok(Engine {
+            store,
+            catalog: Arc::new(catalog),
+            catalog_version,
+            clock,
+            policy,
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+    pub fn catalog_version(&self) -> i64 {
+        self.catalog_version
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Reads an account as of now.
+    pub fn account(&self, id: &AccountId) -> Result<AccountView, EngineError> {
+        let state = self.load(id)?;
+        Ok(AccountView::of(&state, self.now()))
+    }
+
+    /// Loads an account's state outside a write (for reads).
+    pub(crate) fn load(&self, id: &AccountId) -> Result<AccountState, EngineError> {
+        self.store.read(|tx| load_state(tx, id))
+    }
+
+    /// The one write path of an existing account: load it (locked), run `decide` on a copy at
+    /// the clock's instant, persist the new state and every effect in the same transaction.
+    /// With `idem`, a replay returns the first answer and changes nothing.
+    pub(crate) fn mutate<T, F>(
+        &self,
+        id: &AccountId,
+        idem: Option<&Idem>,
+        mut decide: F,
+    ) -> Result<T, EngineError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnMut(&mut AccountState, Timestamp) -> Result<(T, Effects), Refusal>,
+    {
+        let now = self.now();
+        self.store.write(|tx| {
+            if let Some(found) = replay(tx, idem)? {
+                return Ok(found);
+            }
+            let mut state = load_state(tx, id)?;
+            let (answer, fx) = decide(&mut state, now)?;
+            persist(tx, &state, &fx, false)?;
+            remember(tx, idem, &answer, now)?;
+            Ok(answer)
+        })
+    }
+
+    /// Creates an account: the same path as [`Engine::mutate`] for a row that does not exist yet.
+    pub(crate) fn create<T, F>(&self, idem: Option<&Idem>, mut decide: F) -> Result<T, EngineError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnMut(Timestamp) -> Result<(AccountState, T, Effects), Refusal>,
+    {
+        let now = self.now();
+        self.store.write(|tx| {
+            if let Some(found) = replay(tx, idem)? {
+                return Ok(found);
+            }
+            let (state, answer, fx) = decide(now)?;
+            persist(tx, &state, &fx, true)?;
+            remember(tx, idem, &answer, now)?;
+            Ok(answer)
+        })
+    }
+}
+
+fn replay<T: DeserializeOwned>(tx: &mut Tx, idem: Option<&Idem>) -> Result<Option<T>, EngineError> {
+    let Some(idem) = idem else { return Ok(None) };
+    match tx.idem_get(&idem.scope, &idem.key)? {
+        None => Ok(None),
+        Some(row) if row.request_hash == idem.request_hash => {
+            Ok(Some(serde_json::from_str(&row.body)?))
+        }
+        Some(_) => Err(EngineError::refused(
+            ErrorCode::IdempotencyKeyReused,
+            format!(
+                "Idempotency-Key {:?} was already used with a different request",
+                idem.key
+            ),
+        )),
+    }
+}
+
+fn remember<T: Serialize>(
+    tx: &mut Tx,
+    idem: Option<&Idem>,
+    answer: &T,
+    now: Timestamp,
+) -> Result<(), EngineError> {
+    if let Some(idem) = idem {
+        tx.idem_put(&IdemRow {
+            scope: idem.scope.clone(),
+            key: idem.key.clone(),
+            request_hash: idem.request_hash.clone(),
+            status: 200,
+            body: serde_json::to_string(answer)?,
+            created_us: now.as_microsecond(),
+        })?;
+    }
+    Ok(())
+}
+
+pub(crate) fn load_state(tx: &mut Tx, id: &AccountId) -> Result<AccountState, EngineError> {
+    let row = tx
+        .get_account(id.as_str())?
+        .ok_or_else(|| EngineError::Refused(Refusal::not_found(format!("no account {id:?}"))))?;
+    Ok(serde_json::from_str(&row.state)?)
+}
+
+/// Writes a decision: the state, then every effect. One account's rows only.
+pub(crate) fn persist(
+    tx: &mut Tx,
+    state: &AccountState,
+    fx: &Effects,
+    new: bool,
+) -> Result<(), EngineError> {
+    let account = state.id.as_str();
+    let json = serde_json::to_string(state)?;
+    if new {
+        if !tx.insert_account(account, &json, state.created_at.as_microsecond())? {
+            return Err(EngineError::refused(
+                ErrorCode::Conflict,
+                format!("account {account:?} exists already"),
+            ));
+        }
+    } else {
+        tx.update_account(account, &json)?;
+    }
+    for j in &fx.journal {
+        debug_assert!(j.is_balanced());
+        tx.append_journal(&JournalRow {
+            account_id: account.to_string(),
+            seq: j.seq,
+            at_us: j.at.as_microsecond(),
+            kind: j.kind.clone(),
+            data: j.data.to_string(),
+            entries: j
+                .entries
+                .iter()
+                .map(|e| EntryRow {
+                    book: e.book.to_string(),
+                    unit: e.unit.clone(),
+                    amount: e.amount.to_string(),
+                })
+                .collect(),
+        })?;
+    }
+    for m in &fx.messages {
+        tx.insert_message(&MessageRow {
+            account_id: account.to_string(),
+            seq: m.seq,
+            audience: m.audience.as_str().to_string(),
+            kind: m.kind.as_str().to_string(),
+            subject: m.subject.clone(),
+            at_us: m.at.as_microsecond(),
+            dedup_key: m.dedup_key.clone(),
+            data: m.data.to_string(),
+        })?;
+    }
+    for d in &fx.schedule {
+        tx.schedule(&DueRow {
+            key: d.key.clone(),
+            account_id: d.account.to_string(),
+            due_us: d.due_at.as_microsecond(),
+            kind: d.kind.name().to_string(),
+            payload: serde_json::to_string(&d.kind)?,
+            ..DueRow::default()
+        })?;
+    }
+    Ok(())
+}

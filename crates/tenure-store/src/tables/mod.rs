@@ -1,0 +1,10 @@
+//! One module per table: its row types and its `Tx` methods.
+
+pub(crate) mod accounts;
+pub(crate) mod api_keys;
+pub(crate) mod catalogs;
+pub(crate) mod due;
+pub(crate) mod idempotency;
+pub(crate) mod journal;
+pub(crate) mod messages;
+pub(crate) mod meta;
