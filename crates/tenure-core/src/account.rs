@@ -235,12 +235,14 @@ impl AccountState {
 
     /// Sum of what open bills still owe.
     pub fn unpaid(&self) -> Decimal {
-        -self
+        let owed: Decimal = self
             .books
             .of_unit(self.unit())
             .filter(|(b, _)| matches!(b, Book::Unpaid(_)))
             .map(|(_, a)| *a)
-            .sum::<Decimal>()
+            .sum();
+        // Negating zero would give Decimal's negative zero ("-0.00").
+        Decimal::ZERO - owed
     }
 
     /// ACC-3: available credit = cash + credit line − unpaid bills. Coupons are not part of it.

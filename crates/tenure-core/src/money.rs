@@ -108,6 +108,9 @@ impl Currency {
     /// Formats an amount with exactly the currency's minor unit of decimals ("45.00").
     pub fn format(&self, amount: Decimal) -> String {
         let mut a = self.round(amount);
+        if a.is_zero() {
+            a = Decimal::ZERO;
+        }
         a.rescale(self.minor_units());
         a.to_string()
     }
@@ -201,6 +204,7 @@ mod tests {
         );
         assert_eq!(AMOUNT_MAX, d("1000000000000000"));
         assert_eq!(cny.format(d("3")), "3.00");
+        assert_eq!(cny.format(-Decimal::ZERO), "0.00");
         assert_eq!(parse_unit_price("0.00029").unwrap(), d("0.00029"));
         assert!(parse_unit_price("0.0000001").is_err());
     }

@@ -57,8 +57,11 @@ impl Engine {
         })
     }
 
+    /// The clock's instant, truncated to the microsecond: the precision instants are stored at,
+    /// so what an answer shows is exactly what was written.
     pub fn now(&self) -> Timestamp {
-        self.clock.now()
+        let now = self.clock.now();
+        Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
     }
     pub fn store(&self) -> &Store {
         &self.store
@@ -166,9 +169,9 @@ fn remember<T: Serialize>(
 }
 
 pub(crate) fn load_state(tx: &mut Tx, id: &AccountId) -> Result<AccountState, EngineError> {
-    let row = tx
-        .get_account(id.as_str())?
-        .ok_or_else(|| EngineError::Refused(Refusal::not_found(format!("no account {id:?}"))))?;
+    let row = tx.get_account(id.as_str())?.ok_or_else(|| {
+        EngineError::Refused(Refusal::not_found(format!("no account {:?}", id.as_str())))
+    })?;
     Ok(serde_json::from_str(&row.state)?)
 }
 

@@ -1,0 +1,4 @@
+//! The handlers, by resource.
+
+pub(crate) mod accounts;
+pub(crate) mod system;

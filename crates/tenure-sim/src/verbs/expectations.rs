@@ -1,0 +1,291 @@
+//! Expectation verbs. Each checks only the keys it is given; amounts compare as decimals
+//! ("46.00" == "46"), statuses as strings, instants as instants.
+
+use super::{Expectation, FromArgs, Mismatch, not_supported};
+use crate::args::{Amount, Args};
+use crate::scenario::ParseError;
+use crate::sim::{Fault, Sim, Subject};
+use tenure_core::message::{Audience, MessageKind};
+use tenure_core::money::parse_decimal;
+use tenure_core::{Decimal, Timestamp};
+
+/// `expect_account = ID`: `cash`, `available`, `unpaid`, `coupon_remaining`, `status`.
+pub(crate) struct ExpectAccount {
+    cash: Option<Amount>,
+    available: Option<Amount>,
+    unpaid: Option<Amount>,
+    coupon_remaining: Option<Amount>,
+    status: Option<String>,
+}
+
+impl FromArgs for ExpectAccount {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        Ok(ExpectAccount {
+            cash: a.expected_amount("cash")?,
+            available: a.expected_amount("available")?,
+            unpaid: a.expected_amount("unpaid")?,
+            coupon_remaining: a.expected_amount("coupon_remaining")?,
+            status: a.expected_one_of("status", &["active", "overdue"])?,
+        })
+    }
+}
+
+impl Expectation for ExpectAccount {
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let id = sim.account(subject)?;
+        let view = sim.engine.account(&id)?;
+        let mut out = Vec::new();
+        for (key, expected, found) in [
+            ("cash", &self.cash, &view.cash),
+            ("available", &self.available, &view.available),
+            ("unpaid", &self.unpaid, &view.unpaid),
+            (
+                "coupon_remaining",
+                &self.coupon_remaining,
+                &view.coupon_remaining,
+            ),
+        ] {
+            if let Some(expected) = expected
+                && expected.value != amount_of(found)?
+            {
+                out.push(Mismatch::key(key, &expected.text, found));
+            }
+        }
+        if let Some(status) = &self.status
+            && *status != view.status
+        {
+            out.push(Mismatch::key("status", status, &view.status));
+        }
+        Ok(out)
+    }
+}
+
+/// An amount the engine showed.
+fn amount_of(shown: &str) -> Result<Decimal, Fault> {
+    parse_decimal(shown).map_err(|r| {
+        Fault::Broken(format!(
+            "the engine showed an amount {shown:?}: {}",
+            r.detail
+        ))
+    })
+}
+
+/// `expect_notices = ID`: `kind`, `count`: exactly that many in-console notices of that kind.
+pub(crate) struct ExpectNotices {
+    kind: MessageKind,
+    count: i64,
+}
+
+impl FromArgs for ExpectNotices {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        let (kind, count) = kind_and_count(a)?;
+        Ok(ExpectNotices { kind, count })
+    }
+}
+
+impl Expectation for ExpectNotices {
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let id = sim.account(subject)?;
+        let found = sim
+            .engine
+            .count_messages(&id, Audience::Notice, self.kind.as_str(), None)?;
+        Ok(count_mismatch(self.count, self.kind, "notices", found))
+    }
+}
+
+/// `expect_events = SUBJECT`: `kind`, `count`: exactly that many provider events of that kind
+/// about an account (all of that account's) or about a plan or subscription named by alias.
+pub(crate) struct ExpectEvents {
+    kind: MessageKind,
+    count: i64,
+}
+
+impl FromArgs for ExpectEvents {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        let (kind, count) = kind_and_count(a)?;
+        Ok(ExpectEvents { kind, count })
+    }
+}
+
+impl Expectation for ExpectEvents {
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let kind = self.kind.as_str();
+        let found = match sim.subject(subject)? {
+            Subject::Account(id) => sim
+                .engine
+                .count_messages(&id, Audience::Event, kind, None)?,
+            Subject::Object(o) => {
+                sim.engine
+                    .count_messages(&o.account, Audience::Event, kind, Some(&o.id))?
+            }
+        };
+        Ok(count_mismatch(self.count, self.kind, "events", found))
+    }
+}
+
+fn kind_and_count(a: &mut Args<'_>) -> Result<(MessageKind, i64), ParseError> {
+    let kinds: Vec<&str> = MessageKind::ALL.iter().map(|k| k.as_str()).collect();
+    let kind = a.expected_one_of("kind", &kinds)?;
+    let count = a.expected_count("count")?;
+    let kind = a.need("kind", kind)?;
+    let kind =
+        MessageKind::parse(&kind).ok_or_else(|| a.invalid(format!("unknown kind {kind:?}")))?;
+    Ok((kind, a.need("count", count)?))
+}
+
+fn count_mismatch(expected: i64, kind: MessageKind, what: &str, found: i64) -> Vec<Mismatch> {
+    if expected == found {
+        return Vec::new();
+    }
+    vec![Mismatch {
+        expected: format!("{expected} {} {what}", kind.as_str()),
+        found: found.to_string(),
+    }]
+}
+
+/// `expect_plan = PLAN`: `remaining`, `consumed`, `expired`, `reserved`, `status`, `expires_at`.
+#[expect(dead_code, reason = "read when plans arrive")]
+pub(crate) struct ExpectPlan {
+    remaining: Option<i64>,
+    consumed: Option<i64>,
+    expired: Option<i64>,
+    reserved: Option<i64>,
+    status: Option<String>,
+    expires_at: Option<(String, Timestamp)>,
+}
+
+impl FromArgs for ExpectPlan {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        Ok(ExpectPlan {
+            remaining: a.expected_count("remaining")?,
+            consumed: a.expected_count("consumed")?,
+            expired: a.expected_count("expired")?,
+            reserved: a.expected_count("reserved")?,
+            status: a.expected_one_of(
+                "status",
+                &["active", "exhausted", "expired", "refunded", "pending"],
+            )?,
+            expires_at: a.expected_instant("expires_at")?,
+        })
+    }
+}
+
+impl Expectation for ExpectPlan {
+    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
+        Err(not_supported("expect_plan"))
+    }
+}
+
+/// `expect_subscription = SUB`: `status`, `expires_at`, `renewal`, `paid`.
+#[expect(dead_code, reason = "read when subscriptions arrive")]
+pub(crate) struct ExpectSubscription {
+    status: Option<String>,
+    expires_at: Option<(String, Timestamp)>,
+    renewal: Option<String>,
+    paid: Option<Amount>,
+}
+
+impl FromArgs for ExpectSubscription {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        const STATUSES: [&str; 8] = [
+            "active",
+            "trial",
+            "frozen",
+            "grace",
+            "stopped",
+            "retention",
+            "released",
+            "payg",
+        ];
+        Ok(ExpectSubscription {
+            status: a.expected_one_of("status", &STATUSES)?,
+            expires_at: a.expected_instant("expires_at")?,
+            renewal: a.expected_one_of(
+                "renewal",
+                &["manual", "auto", "payg_after_expiry", "canceled"],
+            )?,
+            paid: a.expected_amount("paid")?,
+        })
+    }
+}
+
+impl Expectation for ExpectSubscription {
+    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
+        Err(not_supported("expect_subscription"))
+    }
+}
+
+/// `expect_service = ID`: `product`, `status` (`available`, `stopped`).
+#[expect(dead_code, reason = "read when overdue impact arrives")]
+pub(crate) struct ExpectService {
+    product: String,
+    status: Option<String>,
+}
+
+impl FromArgs for ExpectService {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        let product = a.string("product")?;
+        Ok(ExpectService {
+            product: a.need("product", product)?,
+            status: a.expected_one_of("status", &["available", "stopped"])?,
+        })
+    }
+}
+
+impl Expectation for ExpectService {
+    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
+        Err(not_supported("expect_service"))
+    }
+}
+
+/// `expect_usage = ID`: `meter`, `from_plans`, `payg_quantity`, `payg_amount`, `refused`.
+#[expect(dead_code, reason = "read when usage arrives")]
+pub(crate) struct ExpectUsage {
+    meter: Option<String>,
+    from_plans: Option<i64>,
+    payg_quantity: Option<i64>,
+    payg_amount: Option<Amount>,
+    refused: Option<i64>,
+}
+
+impl FromArgs for ExpectUsage {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        Ok(ExpectUsage {
+            meter: a.string("meter")?,
+            from_plans: a.expected_count("from_plans")?,
+            payg_quantity: a.expected_count("payg_quantity")?,
+            payg_amount: a.expected_amount("payg_amount")?,
+            refused: a.expected_count("refused")?,
+        })
+    }
+}
+
+impl Expectation for ExpectUsage {
+    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
+        Err(not_supported("expect_usage"))
+    }
+}
+
+/// `expect_bills = ID`: `count`, `total`, `unpaid` (over all bills so far).
+#[expect(dead_code, reason = "read when bills arrive")]
+pub(crate) struct ExpectBills {
+    count: Option<i64>,
+    total: Option<Amount>,
+    unpaid: Option<Amount>,
+}
+
+impl FromArgs for ExpectBills {
+    fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
+        Ok(ExpectBills {
+            count: a.expected_count("count")?,
+            total: a.expected_amount("total")?,
+            unpaid: a.expected_amount("unpaid")?,
+        })
+    }
+}
+
+impl Expectation for ExpectBills {
+    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
+        Err(not_supported("expect_bills"))
+    }
+}
