@@ -75,6 +75,10 @@ pub struct Sequences {
     pub event: i64,
     pub coupon: u64,
     pub bill: u64,
+    #[serde(default)]
+    pub plan: u64,
+    #[serde(default)]
+    pub reservation: u64,
 }
 
 /// An unpaid (or partly paid) bill, oldest first. Bills themselves arrive with pay-as-you-go.
@@ -101,6 +105,24 @@ pub struct AccountState {
     /// Derived from the journal (ACC-2); equal to `Books::rebuild` of it at all times.
     pub books: Books,
     pub seq: Sequences,
+    /// Every plan ever bought, expired and refunded ones included (PLAN-6: they stay queryable).
+    #[serde(default)]
+    pub plans: Vec<crate::plan::Plan>,
+    /// Open reservations of plan quota (PLAN-10).
+    #[serde(default)]
+    pub reservations: Vec<crate::usage::Reservation>,
+    /// Pay-as-you-go activation and what has accrued for the next bills (PAYG-1, PAYG-2).
+    #[serde(default)]
+    pub payg: crate::payg::PaygState,
+    /// Usage statistics per day, product and meter (PAYG-4).
+    #[serde(default)]
+    pub usage_stats: std::collections::BTreeMap<String, crate::usage::UsageDay>,
+    /// Per-product alert and repurchase settings and their armed state (PLAN-7, PLAN-9).
+    #[serde(default)]
+    pub alerts: std::collections::BTreeMap<String, crate::alerts::ProductAlerts>,
+    /// Per-product service state under overdue (OVD-2…5).
+    #[serde(default)]
+    pub services: std::collections::BTreeMap<String, crate::overdue::ServiceState>,
 }
 
 /// What a command asks the shell to persist, in one transaction with the new state.
@@ -216,6 +238,12 @@ impl AccountState {
             open_bills: Vec::new(),
             books: Books::default(),
             seq: Sequences::default(),
+            plans: Vec::new(),
+            reservations: Vec::new(),
+            payg: Default::default(),
+            usage_stats: Default::default(),
+            alerts: Default::default(),
+            services: Default::default(),
         })
     }
 
@@ -294,7 +322,7 @@ impl AccountState {
         }
         let mut fx = Effects::default();
         let unit = self.unit().to_string();
-        self.post(
+        self.post_entries(
             &mut fx,
             now,
             "top_up",
@@ -348,7 +376,7 @@ impl AccountState {
         });
         let mut fx = Effects::default();
         let unit = self.unit().to_string();
-        self.post(
+        self.post_entries(
             &mut fx,
             now,
             "coupon.granted",
@@ -497,7 +525,7 @@ impl AccountState {
             obj.insert("amount".into(), json!(amount));
             obj.insert("split".into(), json!(split));
         }
-        self.post(&mut fx, now, kind, entries, data);
+        self.post_entries(&mut fx, now, kind, entries, data);
         self.after_balance_change(&mut fx, policy, now);
         Ok((split, fx))
     }
@@ -543,7 +571,7 @@ impl AccountState {
             obj.insert("amount".into(), json!(amount));
             obj.insert("split".into(), json!(split));
         }
-        self.post(&mut fx, now, "bill.issued", entries, data.clone());
+        self.post_entries(&mut fx, now, "bill.issued", entries, data.clone());
         let id = self.id.to_string();
         self.emit(
             &mut fx,
@@ -569,7 +597,13 @@ impl AccountState {
     }
 
     /// Runs a due action of this account. Stale or repeated actions do nothing (TIME-4).
-    pub fn on_due(&mut self, kind: &DueKind, policy: &AccountPolicy, now: Timestamp) -> Effects {
+    pub fn on_due(
+        &mut self,
+        kind: &DueKind,
+        catalog: &crate::catalog::Catalog,
+        policy: &AccountPolicy,
+        now: Timestamp,
+    ) -> Effects {
         let mut fx = Effects::default();
         match kind {
             DueKind::LowBalanceRepeat { epoch, n } => {
@@ -579,7 +613,7 @@ impl AccountState {
                 let left = self.coupon_remaining(*coupon);
                 if left > Decimal::ZERO {
                     let unit = self.unit().to_string();
-                    self.post(
+                    self.post_entries(
                         &mut fx,
                         now,
                         "coupon.expired",
@@ -591,6 +625,25 @@ impl AccountState {
                     );
                 }
             }
+            DueKind::PlanExpiry { plan } => {
+                let remind = self
+                    .plan(*plan)
+                    .and_then(|p| catalog.product(&p.product))
+                    .is_none_or(|p| p.plan_policy.remind_at_expiry);
+                self.expire_plan(&mut fx, *plan, remind, now)
+            }
+            DueKind::PlanReset { plan, period_end } => {
+                self.reset_plan(&mut fx, *plan, *period_end, now)
+            }
+            DueKind::PlanReminder { plan, before } => {
+                self.remind_plan_expiry(&mut fx, *plan, *before, now)
+            }
+            DueKind::BillCycle { product, cycle_end } => {
+                self.bill_cycle(&mut fx, product, *cycle_end, policy, now)
+            }
+            DueKind::ReservationTimeout { reservation } => {
+                self.lapse_reservation(&mut fx, *reservation, now)
+            }
         }
         fx
     }
@@ -598,7 +651,7 @@ impl AccountState {
     // ---- helpers ----------------------------------------------------------------------------
 
     /// Appends a balanced journal transaction and applies it to the cached books.
-    fn post(
+    pub(crate) fn post_entries(
         &mut self,
         fx: &mut Effects,
         at: Timestamp,
@@ -651,6 +704,28 @@ impl AccountState {
         }
     }
 
+    /// Emits a provider event only (no customer notice).
+    pub fn emit_event_only(
+        &mut self,
+        fx: &mut Effects,
+        kind: MessageKind,
+        subject: &str,
+        key: &str,
+        data: serde_json::Value,
+        at: Timestamp,
+    ) {
+        self.seq.event += 1;
+        fx.messages.push(Message {
+            seq: self.seq.event,
+            audience: Audience::Event,
+            kind,
+            subject: subject.to_string(),
+            at,
+            dedup_key: key.to_string(),
+            data,
+        });
+    }
+
     /// ACC-5: pays open bills oldest first from cash and the credit line.
     fn settle_open_bills(&mut self, fx: &mut Effects, now: Timestamp) {
         let unit = self.unit().to_string();
@@ -662,7 +737,7 @@ impl AccountState {
             if pay <= Decimal::ZERO {
                 break;
             }
-            self.post(
+            self.post_entries(
                 fx,
                 now,
                 "bill.settled",
@@ -679,7 +754,12 @@ impl AccountState {
 
     /// ACC-7: after any change of available credit. At or below the threshold and armed:
     /// notify, then schedule the next repeat. Above it: re-arm and end the episode.
-    fn after_balance_change(&mut self, fx: &mut Effects, policy: &AccountPolicy, now: Timestamp) {
+    pub(crate) fn after_balance_change(
+        &mut self,
+        fx: &mut Effects,
+        policy: &AccountPolicy,
+        now: Timestamp,
+    ) {
         let Some(threshold) = self.low_balance.threshold else {
             return;
         };

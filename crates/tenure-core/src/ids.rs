@@ -104,6 +104,16 @@ seq_id!(
     BillId,
     "b"
 );
+seq_id!(
+    /// A prepaid resource plan bought by an account.
+    PlanId,
+    "p"
+);
+seq_id!(
+    /// A reservation of plan quota (PLAN-10).
+    ReservationId,
+    "r"
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! cached [`Books`] in an account's state are always equal to [`Books::rebuild`] of its journal.
 
 use crate::error::Refusal;
-use crate::ids::{BillId, CouponId};
+use crate::ids::{BillId, CouponId, PlanId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,7 +27,18 @@ pub enum Book {
     Funding,
     /// The provider's promotional budget (coupons granted, coupons expired back).
     Promotion,
+    /// Quota a plan still holds (unit [`QUOTA_UNIT`]), reserved units included.
+    Plan(PlanId),
+    /// Quota the provider issued into plans.
+    QuotaIssued,
+    /// Quota consumed by usage.
+    QuotaUsed,
+    /// Quota forfeited at expiry, reset or refund (PLAN-6).
+    QuotaForfeited,
 }
+
+/// The unit of quota entries: plan units, whatever the meter.
+pub const QUOTA_UNIT: &str = "quota";
 
 impl std::fmt::Display for Book {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,6 +49,10 @@ impl std::fmt::Display for Book {
             Book::Revenue(p) => write!(f, "revenue:{p}"),
             Book::Funding => f.write_str("funding"),
             Book::Promotion => f.write_str("promotion"),
+            Book::Plan(id) => write!(f, "plan:{id}"),
+            Book::QuotaIssued => f.write_str("quota_issued"),
+            Book::QuotaUsed => f.write_str("quota_used"),
+            Book::QuotaForfeited => f.write_str("quota_forfeited"),
         }
     }
 }
@@ -51,11 +66,15 @@ impl std::str::FromStr for Book {
                 "cash" => Book::Cash,
                 "funding" => Book::Funding,
                 "promotion" => Book::Promotion,
+                "quota_issued" => Book::QuotaIssued,
+                "quota_used" => Book::QuotaUsed,
+                "quota_forfeited" => Book::QuotaForfeited,
                 _ => return Err(bad()),
             },
             Some(("coupon", id)) => Book::Coupon(CouponId::parse(id).map_err(|_| bad())?),
             Some(("unpaid", id)) => Book::Unpaid(BillId::parse(id).map_err(|_| bad())?),
             Some(("revenue", p)) if !p.is_empty() => Book::Revenue(p.to_string()),
+            Some(("plan", id)) => Book::Plan(PlanId::parse(id).map_err(|_| bad())?),
             Some(_) => return Err(bad()),
         })
     }
@@ -207,6 +226,10 @@ mod tests {
             Book::Revenue("sms".into()),
             Book::Funding,
             Book::Promotion,
+            Book::Plan(PlanId(4)),
+            Book::QuotaIssued,
+            Book::QuotaUsed,
+            Book::QuotaForfeited,
         ] {
             assert_eq!(b.to_string().parse::<Book>().unwrap(), b);
         }

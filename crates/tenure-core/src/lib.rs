@@ -14,8 +14,13 @@ pub use rust_decimal::Decimal;
 pub use span::{Span, SpanUnit};
 
 pub mod account;
+pub mod alerts;
 pub mod clock;
 pub mod due;
 pub mod ids;
 pub mod ledger;
 pub mod message;
+pub mod overdue;
+pub mod payg;
+pub mod plan;
+pub mod usage;

@@ -213,7 +213,12 @@ fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
     )];
     let mut sent = 1;
     while let Some((epoch, n, at)) = pending.pop() {
-        let fx = a.on_due(&DueKind::LowBalanceRepeat { epoch, n }, &P, at);
+        let fx = a.on_due(
+            &DueKind::LowBalanceRepeat { epoch, n },
+            &tenure_core::catalog::demo(),
+            &P,
+            at,
+        );
         sent += notices(&fx, MessageKind::AccountLowBalance);
         for s in fx.schedule {
             if let DueKind::LowBalanceRepeat { epoch, n } = s.kind {
@@ -221,7 +226,12 @@ fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
             }
         }
         // Running the same action again changes nothing (TIME-4).
-        let again = a.on_due(&DueKind::LowBalanceRepeat { epoch, n }, &P, at);
+        let again = a.on_due(
+            &DueKind::LowBalanceRepeat { epoch, n },
+            &tenure_core::catalog::demo(),
+            &P,
+            at,
+        );
         assert!(again.messages.is_empty());
     }
     assert_eq!(sent, 5, "five notices in all");
@@ -262,13 +272,23 @@ fn coupon_expiry_forfeits_the_rest_once() {
     assert_eq!(fx.schedule[0].due_at, at);
     a.charge(ch("sms", d("3.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
-    let fx = a.on_due(&DueKind::CouponExpiry { coupon: id }, &P, at);
+    let fx = a.on_due(
+        &DueKind::CouponExpiry { coupon: id },
+        &tenure_core::catalog::demo(),
+        &P,
+        at,
+    );
     assert_eq!(fx.journal.len(), 1);
     assert_eq!(a.coupon_remaining(id), d("0"));
     assert!(
-        a.on_due(&DueKind::CouponExpiry { coupon: id }, &P, at)
-            .journal
-            .is_empty()
+        a.on_due(
+            &DueKind::CouponExpiry { coupon: id },
+            &tenure_core::catalog::demo(),
+            &P,
+            at
+        )
+        .journal
+        .is_empty()
     );
     // An expired coupon never pays, even before its action ran.
     let mut b = open("0", None);
@@ -495,7 +515,7 @@ proptest! {
                     let mut fx = Effects::default();
                     expiries.sort();
                     for (at, id) in expiries.iter().filter(|(at, _)| *at <= now) {
-                        let f = a.on_due(&DueKind::CouponExpiry { coupon: *id }, &P, *at);
+                        let f = a.on_due(&DueKind::CouponExpiry { coupon: *id }, &tenure_core::catalog::demo(), &P, *at);
                         fx.journal.extend(f.journal);
                     }
                     expiries.retain(|(at, _)| *at > now);

@@ -80,7 +80,7 @@ impl<'e> Scheduler<'e> {
             }
             let mut state = load_state(tx, &account)?;
             // The handler runs at the action's own instant, exactly as if that time had passed.
-            let fx = state.on_due(&kind, &policy, at);
+            let fx = state.on_due(&kind, &engine.catalog, &policy, at);
             persist(tx, &state, &fx, false)?;
             tx.record_due_run(&row.key, owner, wall_now_us())?;
             tx.complete_due(&row.key, engine.now().as_microsecond())?;

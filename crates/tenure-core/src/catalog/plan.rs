@@ -39,7 +39,7 @@ impl PlanSpec {
 }
 
 /// PLAN-1 kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlanKind {
     /// One quota for the whole validity.
@@ -49,7 +49,7 @@ pub enum PlanKind {
 }
 
 /// PLAN-3 sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanSource {
     Free,
@@ -58,7 +58,7 @@ pub enum PlanSource {
 }
 
 /// PLAN-5 overflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Overflow {
     /// Excess is rated at the pay-as-you-go price.

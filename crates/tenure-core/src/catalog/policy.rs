@@ -49,7 +49,7 @@ impl Default for Defaults {
 
 /// A calendar period in the account's zone: a pay-as-you-go cycle (PAYG-2) or the refill period
 /// of a resetting plan (PLAN-11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cycle {
     Hour,
@@ -70,7 +70,7 @@ impl Cycle {
 
 /// Where a charge may take money from. The order of use is always ACC-4's (one coupon, then
 /// cash, then credit line); a policy only leaves sources out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Funding {
     Coupon,
