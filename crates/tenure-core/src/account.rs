@@ -108,9 +108,9 @@ pub struct AccountState {
     /// Every plan ever bought, expired and refunded ones included (PLAN-6: they stay queryable).
     #[serde(default)]
     pub plans: Vec<crate::plan::Plan>,
-    /// Open reservations of plan quota (PLAN-10).
+    /// Reservations of plan quota (PLAN-10): the open ones, and the newest lapsed ones.
     #[serde(default)]
-    pub reservations: Vec<crate::usage::Reservation>,
+    pub reservations: Vec<crate::reservation::Reservation>,
     /// Pay-as-you-go activation and what has accrued for the next bills (PAYG-1, PAYG-2).
     #[serde(default)]
     pub payg: crate::payg::PaygState,
@@ -123,6 +123,9 @@ pub struct AccountState {
     /// Per-product service state under overdue (OVD-2…5).
     #[serde(default)]
     pub services: std::collections::BTreeMap<String, crate::overdue::ServiceState>,
+    /// The overdue episode in progress, if any (OVD-1…5).
+    #[serde(default)]
+    pub overdue: crate::overdue::OverdueState,
 }
 
 /// What a command asks the shell to persist, in one transaction with the new state.
@@ -244,6 +247,7 @@ impl AccountState {
             usage_stats: Default::default(),
             alerts: Default::default(),
             services: Default::default(),
+            overdue: Default::default(),
         })
     }
 
@@ -309,9 +313,11 @@ impl AccountState {
         Effects::default()
     }
 
-    /// ACC-5: adds cash, then settles unpaid bills oldest first from cash and credit line.
+    /// ACC-5: adds cash, then settles unpaid bills oldest first from cash and credit line. When
+    /// none remains, the overdue episode ends and what it stopped is restored (OVD-4).
     pub fn top_up(
         &mut self,
+        catalog: &crate::catalog::Catalog,
         amount: Decimal,
         policy: &AccountPolicy,
         now: Timestamp,
@@ -335,6 +341,7 @@ impl AccountState {
         let was_overdue = self.status() == AccountStatus::Overdue;
         self.settle_open_bills(&mut fx, now);
         if was_overdue && self.status() == AccountStatus::Active {
+            self.end_overdue_episode(&mut fx, catalog, now);
             let id = self.id.to_string();
             let key = format!("restored:{}", self.seq.journal);
             self.emit(
@@ -638,11 +645,28 @@ impl AccountState {
             DueKind::PlanReminder { plan, before } => {
                 self.remind_plan_expiry(&mut fx, *plan, *before, now)
             }
+            DueKind::PlanRepurchase {
+                product,
+                expires_at,
+            } => self.repurchase_before_expiry(&mut fx, catalog, product, *expires_at, policy, now),
             DueKind::BillCycle { product, cycle_end } => {
-                self.bill_cycle(&mut fx, product, *cycle_end, policy, now)
+                self.bill_cycle(&mut fx, product, *cycle_end, policy, now);
+                self.apply_overdue_impacts(&mut fx, catalog, now);
             }
             DueKind::ReservationTimeout { reservation } => {
                 self.lapse_reservation(&mut fx, *reservation, now)
+            }
+            DueKind::OverdueStopWarning { product, epoch } => {
+                self.overdue_stop_warning(&mut fx, catalog, product, *epoch, now)
+            }
+            DueKind::OverdueStop { product, epoch } => {
+                self.overdue_stop(&mut fx, catalog, product, *epoch, now)
+            }
+            DueKind::OverdueReleaseWarning { product, epoch } => {
+                self.overdue_release_warning(&mut fx, catalog, product, *epoch, now)
+            }
+            DueKind::OverdueRelease { product, epoch } => {
+                self.overdue_release(&mut fx, product, *epoch, now)
             }
         }
         fx

@@ -23,6 +23,12 @@ pub enum DueKind {
     },
     /// PLAN-8: an expiry reminder `before` the plan expires.
     PlanReminder { plan: PlanId, before: Span },
+    /// PLAN-9: the repurchase expiry trigger for `product`'s plans expiring at `expires_at`
+    /// (one per expiry instant: plans that expire together count once).
+    PlanRepurchase {
+        product: String,
+        expires_at: jiff::Timestamp,
+    },
     /// PAYG-2: the pay-as-you-go cycle of `product` ending at `cycle_end` is billed.
     BillCycle {
         product: String,
@@ -30,6 +36,14 @@ pub enum DueKind {
     },
     /// PLAN-10: an uncommitted reservation lapses.
     ReservationTimeout { reservation: ReservationId },
+    /// OVD-5: `product` stops soon for the overdue episode `epoch` (`service.stop_warning`).
+    OverdueStopWarning { product: String, epoch: u32 },
+    /// OVD-2: `product` stops for the overdue episode `epoch` (`stop_after`).
+    OverdueStop { product: String, epoch: u32 },
+    /// OVD-3, OVD-5: `product`, stopped in the overdue episode `epoch`, is released soon.
+    OverdueReleaseWarning { product: String, epoch: u32 },
+    /// OVD-3: `product`, stopped in the overdue episode `epoch`, is released (final).
+    OverdueRelease { product: String, epoch: u32 },
 }
 
 impl DueKind {
@@ -41,8 +55,13 @@ impl DueKind {
             DueKind::PlanExpiry { .. } => "plan_expiry",
             DueKind::PlanReset { .. } => "plan_reset",
             DueKind::PlanReminder { .. } => "plan_reminder",
+            DueKind::PlanRepurchase { .. } => "plan_repurchase",
             DueKind::BillCycle { .. } => "bill_cycle",
             DueKind::ReservationTimeout { .. } => "reservation_timeout",
+            DueKind::OverdueStopWarning { .. } => "overdue_stop_warning",
+            DueKind::OverdueStop { .. } => "overdue_stop",
+            DueKind::OverdueReleaseWarning { .. } => "overdue_release_warning",
+            DueKind::OverdueRelease { .. } => "overdue_release",
         }
     }
 }

@@ -23,4 +23,5 @@ pub mod message;
 pub mod overdue;
 pub mod payg;
 pub mod plan;
+pub mod reservation;
 pub mod usage;

@@ -235,18 +235,24 @@ impl AccountState {
             Some(s) => s,
             None => now,
         };
-        self.buy_plan_from(req, start, None, policy, now)
+        let req = BuyPlan {
+            start_at: Some(start),
+            ..req
+        };
+        self.buy_plan_from(req, None, PaySources::ALL, policy, now)
     }
 
-    /// The purchase itself, shared by buying and renewing (PLAN-13).
-    fn buy_plan_from(
+    /// The purchase itself, shared by buying, renewing (PLAN-13) and repurchase (PLAN-9, which
+    /// pays from `sources` only), effective at `req.start_at` (already checked) or now.
+    pub(crate) fn buy_plan_from(
         &mut self,
         req: BuyPlan<'_>,
-        start: Timestamp,
         renewal_of: Option<PlanId>,
+        sources: PaySources,
         policy: &AccountPolicy,
         now: Timestamp,
     ) -> Result<(PlanId, Effects), Refusal> {
+        let start = req.start_at.unwrap_or(now);
         let zone = self.time_zone();
         let expires_at = req.spec.validity.add_to(start, &zone)?;
         let period_end = match req.spec.kind {
@@ -264,7 +270,7 @@ impl AccountState {
                 Charge {
                     product: req.product.id.clone(),
                     amount: req.spec.price,
-                    sources: PaySources::ALL,
+                    sources,
                     kind: if renewal_of.is_some() {
                         "plan.renewal".into()
                     } else {
@@ -322,7 +328,7 @@ impl AccountState {
         if let Some(old) = renewal_of.and_then(|o| self.plan_mut(o)) {
             old.renewed_by = Some(id);
         }
-        self.after_quota_added(&mut fx, &req.product.id, now);
+        self.after_plan_bought(&mut fx, req.product, id, now);
         Ok((id, fx))
     }
 
@@ -377,8 +383,7 @@ impl AccountState {
         plan.assert_conserved();
         let product = plan.product.clone();
         let spec = plan.spec.clone();
-        self.reservations
-            .retain(|r| r.takes.iter().all(|t| t.plan != id));
+        self.drop_reserved_on_plan(id, now);
         if forfeited > 0 {
             self.post_quota(
                 fx,
@@ -573,10 +578,10 @@ impl AccountState {
                 product,
                 spec,
                 catalog_version,
-                start_at: None,
+                start_at: Some(start),
             },
-            start,
             Some(of),
+            PaySources::ALL,
             policy,
             now,
         )

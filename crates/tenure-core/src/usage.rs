@@ -1,11 +1,10 @@
 //! Metered usage: one event applied to one account (USE-1), split across plans (PLAN-3,
 //! PLAN-4), the rest overflowing to pay-as-you-go or refused (PLAN-5), with daily statistics
-//! (PAYG-4). Reservations (PLAN-10) hold quota for a later commit.
+//! (PAYG-4). Reservations (PLAN-10) are in [`crate::reservation`].
 
 use crate::account::{AccountPolicy, AccountState, Effects};
 use crate::catalog::{Catalog, Overflow, Product};
 use crate::error::{ErrorCode, Refusal};
-use crate::ids::ReservationId;
 use crate::ledger::Book;
 use crate::plan::{Take, split};
 use crate::span::Span;
@@ -65,17 +64,8 @@ pub fn usage_day_key(date: jiff::civil::Date, product: &str, meter: &str) -> Str
     format!("{date}|{product}|{meter}")
 }
 
-/// PLAN-10: units held on plans for a later commit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reservation {
-    pub id: ReservationId,
-    pub product: String,
-    pub meter: String,
-    pub quantity: u64,
-    pub takes: Vec<Take>,
-    pub at: Timestamp,
-    pub expires_at: Timestamp,
-}
+/// Moved to [`crate::reservation`]; re-exported for callers that name it here.
+pub use crate::reservation::Reservation;
 
 impl AccountState {
     /// USE-1, PLAN-3…5: applies one event at `now`. A refused event changes no quota or money;
@@ -126,7 +116,7 @@ impl AccountState {
             .meter(&ev.meter)
             .ok_or_else(|| Refusal::not_found(format!("no meter {:?}", ev.meter)))?;
         self.check_event(ev, late_window, now)?;
-        self.check_service_available(product)?;
+        self.check_service_available(product, ev.at)?;
         let (takes, overflow) = split(&self.plans, &ev.meter, ev.quantity, ev.at);
         let (payg_quantity, payg_amount) = if overflow > 0 {
             self.rate_overflow(product, &ev.meter, overflow, ev.at)?
@@ -214,7 +204,7 @@ impl AccountState {
     /// PLAN-5: what no plan covers. Refused whole under `stop_before_excess` (any plan of the
     /// meter in force says so) and when pay-as-you-go is not available or not activated;
     /// otherwise rated at the pay-as-you-go price in force.
-    fn rate_overflow(
+    pub(crate) fn rate_overflow(
         &self,
         product: &Product,
         meter: &str,
@@ -250,27 +240,5 @@ impl AccountState {
         }
         let price = payg.prices[meter];
         Ok((quantity, price * Decimal::from(quantity)))
-    }
-}
-
-impl AccountState {
-    /// PLAN-10: an uncommitted reservation lapses at its timeout; its units return to the plans.
-    pub(crate) fn lapse_reservation(
-        &mut self,
-        fx: &mut Effects,
-        id: ReservationId,
-        now: Timestamp,
-    ) {
-        let Some(pos) = self.reservations.iter().position(|r| r.id == id) else {
-            return;
-        };
-        let r = self.reservations.remove(pos);
-        for t in &r.takes {
-            if let Some(p) = self.plan_mut(t.plan) {
-                p.reserved -= t.quantity.min(p.reserved);
-                p.assert_conserved();
-            }
-        }
-        let _ = (fx, now);
     }
 }

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use tenure_core::account::{
     AccountPolicy, AccountState, AccountStatus, Charge, Effects, OpenAccount, PaySources,
 };
+use tenure_core::catalog::demo;
 use tenure_core::due::DueKind;
 use tenure_core::ids::{AccountId, CouponId};
 use tenure_core::ledger::Books;
@@ -63,7 +64,7 @@ const P: AccountPolicy = AccountPolicy {
 #[test]
 fn acc_3_available_credit_is_cash_plus_credit_line_minus_unpaid_without_coupons() {
     let mut a = open("50.00", None);
-    a.top_up(d("20.00"), &P, t0()).unwrap();
+    a.top_up(&demo(), d("20.00"), &P, t0()).unwrap();
     a.grant_coupon(d("30.00"), None, None, t0()).unwrap();
     assert_eq!(a.available(), d("70.00"));
     // A bill of 100: 20 cash + 50 credit paid, 30 unpaid.
@@ -90,7 +91,7 @@ fn acc_3_available_credit_is_cash_plus_credit_line_minus_unpaid_without_coupons(
 #[test]
 fn acc_4_one_coupon_largest_then_earliest_expiry_then_earliest_issued() {
     let mut a = open("0", None);
-    a.top_up(d("100.00"), &P, t0()).unwrap();
+    a.top_up(&demo(), d("100.00"), &P, t0()).unwrap();
     let soon = Some("2026-04-01T00:00:00+08:00".parse().unwrap());
     let later = Some("2026-05-01T00:00:00+08:00".parse().unwrap());
     let (small, _) = a.grant_coupon(d("5.00"), None, None, t0()).unwrap();
@@ -136,7 +137,7 @@ fn acc_4_one_coupon_largest_then_earliest_expiry_then_earliest_issued() {
 #[test]
 fn acc_4_a_charge_that_cannot_be_covered_is_rejected_whole() {
     let mut a = open("10.00", None);
-    a.top_up(d("20.00"), &P, t0()).unwrap();
+    a.top_up(&demo(), d("20.00"), &P, t0()).unwrap();
     a.grant_coupon(d("5.00"), None, None, t0()).unwrap();
     let before = a.clone();
     let err = a
@@ -177,14 +178,14 @@ fn acc_5_top_up_settles_bills_oldest_first_and_restores() {
         "overdue notice once, at the first"
     );
     assert_eq!(a.unpaid(), d("7.00"));
-    let fx = a.top_up(d("5.00"), &P, t0()).unwrap();
+    let fx = a.top_up(&demo(), d("5.00"), &P, t0()).unwrap();
     assert_eq!(a.unpaid(), d("2.00"), "b1 (3) paid whole, then 2 of b2");
     assert_eq!(
         a.open_bills.iter().map(|b| b.id).collect::<Vec<_>>(),
         vec![b2]
     );
     assert_eq!(notices(&fx, MessageKind::AccountRestored), 0);
-    let fx = a.top_up(d("10.00"), &P, t0()).unwrap();
+    let fx = a.top_up(&demo(), d("10.00"), &P, t0()).unwrap();
     assert_eq!(a.status(), AccountStatus::Active);
     assert_eq!(a.cash(), d("8.00"));
     assert_eq!(notices(&fx, MessageKind::AccountRestored), 1);
@@ -194,7 +195,7 @@ fn acc_5_top_up_settles_bills_oldest_first_and_restores() {
 #[test]
 fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
     let mut a = open("0", Some("10.00"));
-    a.top_up(d("50.00"), &P, t0()).unwrap();
+    a.top_up(&demo(), d("50.00"), &P, t0()).unwrap();
     let (_, fx) = a
         .charge(ch("sms", d("45.00"), PaySources::ALL, "charge"), &P, t0())
         .unwrap();
@@ -236,7 +237,7 @@ fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
     }
     assert_eq!(sent, 5, "five notices in all");
     // Rising above re-arms; falling again notifies again.
-    a.top_up(d("100.00"), &P, t0()).unwrap();
+    a.top_up(&demo(), d("100.00"), &P, t0()).unwrap();
     assert!(a.low_balance.armed);
     let (_, fx) = a
         .charge(ch("sms", d("100.00"), PaySources::ALL, "charge"), &P, t0())
@@ -247,10 +248,10 @@ fn acc_7_low_balance_notifies_then_daily_five_in_all_and_rearms() {
 #[test]
 fn acc_7_enabling_while_below_fires_nothing_until_the_balance_changes_and_none_once_overdue() {
     let mut a = open("0", None);
-    a.top_up(d("5.00"), &P, t0()).unwrap();
+    a.top_up(&demo(), d("5.00"), &P, t0()).unwrap();
     let fx = a.set_low_balance_threshold(Some(d("10.00"))).unwrap();
     assert!(fx.messages.is_empty());
-    let fx = a.top_up(d("1.00"), &P, t0()).unwrap();
+    let fx = a.top_up(&demo(), d("1.00"), &P, t0()).unwrap();
     assert_eq!(
         notices(&fx, MessageKind::AccountLowBalance),
         1,
@@ -482,7 +483,7 @@ proptest! {
                         o.cash -= pay;
                     }
                     o.bills.retain(|b| *b > Decimal::ZERO);
-                    Some(a.top_up(cents(c), &P, now).unwrap())
+                    Some(a.top_up(&demo(), cents(c), &P, now).unwrap())
                 }
                 Op::Grant { cents: c, product, days } => {
                     let exp = days.map(|n| Span::days(n).add_to(now, &a.time_zone()).unwrap());

@@ -82,7 +82,7 @@ fn plan_5_payg_2_sms_overflow_is_billed_at_the_end_of_the_hour() {
     let c = demo();
     let now = ts("2026-03-01T09:00:00+08:00");
     let mut a = account(true);
-    a.top_up(d("100.00"), &P, now).unwrap();
+    a.top_up(&c, d("100.00"), &P, now).unwrap();
     let p1 = buy(&mut a, &c, "sms-cn-1k", None, now).unwrap();
     assert_eq!(a.cash(), d("55.00"));
     let out = usage(&mut a, &c, "sms.cn", 1200, now, now);
@@ -142,7 +142,7 @@ fn plan_3_free_then_earliest_expiry_then_earliest_effective_then_purchase_order(
     let c = demo();
     let now = ts("2026-03-01T09:00:00+08:00");
     let mut a = account(true);
-    a.top_up(d("1000.00"), &P, now).unwrap();
+    a.top_up(&c, d("1000.00"), &P, now).unwrap();
     let big = buy(&mut a, &c, "mail-100k", None, now).unwrap();
     let later = ts("2026-03-02T09:00:00+08:00");
     let small = buy(&mut a, &c, "mail-10k", None, now).unwrap();
@@ -188,7 +188,7 @@ fn plan_5_stop_before_excess_refuses_the_whole_event_and_notifies_once() {
     let c = demo();
     let now = ts("2026-03-01T09:00:00+08:00");
     let mut a = account(true);
-    a.top_up(d("300.00"), &P, now).unwrap();
+    a.top_up(&c, d("300.00"), &P, now).unwrap();
     let p = buy(&mut a, &c, "msg-sbe-5k", None, now).unwrap();
     usage(&mut a, &c, "msg.send", 4990, now, now);
     let before = a.plan(p).unwrap().consumed;
@@ -216,7 +216,7 @@ fn plan_6_expiry_forfeits_the_rest_and_keeps_bought_equal_to_consumed_expired_re
     let c = demo();
     let now = ts("2026-01-31T10:00:00+08:00");
     let mut a = account(true);
-    a.top_up(d("100.00"), &P, now).unwrap();
+    a.top_up(&c, d("100.00"), &P, now).unwrap();
     let p = buy(&mut a, &c, "mail-10k", None, now).unwrap();
     assert_eq!(
         a.plan(p).unwrap().expires_at,
@@ -239,7 +239,7 @@ fn acc_6_mail_plans_need_a_verified_identity() {
     let c = demo();
     let now = ts("2026-03-01T09:00:00+08:00");
     let mut a = account(false);
-    a.top_up(d("100.00"), &P, now).unwrap();
+    a.top_up(&c, d("100.00"), &P, now).unwrap();
     let e = buy(&mut a, &c, "mail-10k", None, now).unwrap_err();
     assert_eq!(e.code, ErrorCode::IdentityNotVerified);
     assert!(a.plans.is_empty());

@@ -58,7 +58,7 @@ impl Engine {
     ) -> Result<AccountView, EngineError> {
         let policy = self.policy.clone();
         self.mutate(id, idem, |s, now| {
-            let fx = s.top_up(amount, &policy, now)?;
+            let fx = s.top_up(&self.catalog, amount, &policy, now)?;
             Ok((AccountView::of(s, now), fx))
         })
     }

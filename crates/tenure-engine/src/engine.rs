@@ -1,5 +1,6 @@
 //! The engine value and the one path every account command takes: load, decide, persist.
 
+use crate::cache::{AccountCache, CACHE_ACCOUNTS_MAX};
 use crate::error::EngineError;
 use crate::views::AccountView;
 use serde::Serialize;
@@ -10,7 +11,11 @@ use tenure_core::catalog::Catalog;
 use tenure_core::clock::Clock;
 use tenure_core::ids::AccountId;
 use tenure_core::{ErrorCode, Refusal, Timestamp};
-use tenure_store::{DueRow, EntryRow, IdemRow, JournalRow, MessageRow, Store, Tx};
+use std::collections::HashSet;
+use tenure_store::{DueRow, EntryRow, IdemRow, JournalRow, MessageRow, Store, Tx, UsageEventRow};
+
+/// Accounts one [`Engine::load_accounts`] transaction writes at most.
+pub const LOAD_ACCOUNTS_PER_TX_MAX: usize = 1_000;
 
 /// An `Idempotency-Key` with the request it came with (Stripe's semantics): a replay with the
 /// same request gets the stored answer; the same key with another request is refused.
@@ -30,6 +35,8 @@ pub struct Engine {
     pub(crate) catalog_version: i64,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: AccountPolicy,
+    /// Account states by account, with the row version they are at (see `cache.rs`).
+    pub(crate) cache: AccountCache,
 }
 
 impl Engine {
@@ -54,7 +61,46 @@ impl Engine {
             catalog_version,
             clock,
             policy,
+            cache: AccountCache::new(CACHE_ACCOUNTS_MAX),
         })
+    }
+
+    /// Keeps at most `accounts` states in the in-process cache (0: none, every write parses the
+    /// stored state). The default is [`CACHE_ACCOUNTS_MAX`].
+    pub fn with_cache_capacity(mut self, accounts: usize) -> Engine {
+        self.cache = AccountCache::new(accounts);
+        self
+    }
+
+    /// Writes new accounts the caller built with the core (with the effects that built them),
+    /// [`LOAD_ACCOUNTS_PER_TX_MAX`] per transaction. For bulk loading only (the benchmark, imports):
+    /// a transaction here spans accounts, the one exception to the one-account-per-transaction
+    /// invariant, allowed because the accounts are new and nobody else can see them yet. An
+    /// account that exists already fails the call (`conflict`).
+    pub fn load_accounts(&self, accounts: Vec<(AccountState, Effects)>) -> Result<(), EngineError> {
+        for chunk in accounts.chunks(LOAD_ACCOUNTS_PER_TX_MAX) {
+            self.store.write(|tx| -> Result<(), EngineError> {
+                let mut writes = Writes::default();
+                for (state, fx) in chunk {
+                    let json = serde_json::to_string(state)?;
+                    let id = state.id.as_str();
+                    if !tx.insert_account(id, &json, state.created_at.as_microsecond())? {
+                        return Err(EngineError::refused(
+                            ErrorCode::Conflict,
+                            format!("account {id:?} exists already"),
+                        ));
+                    }
+                    writes.add_effects(id, fx)?;
+                }
+                writes.write(tx)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Drops every cached account state (they are reloaded from the database when next used).
+    pub fn clear_cache(&self) {
+        self.cache.clear();
     }
 
     /// The clock's instant, truncated to the microsecond: the precision instants are stored at,
@@ -87,6 +133,20 @@ impl Engine {
         self.store.read(|tx| load_state(tx, id))
     }
 
+    /// Loads an account for a write: reads (on PostgreSQL, locks) its row, and takes the cached
+    /// state instead of parsing the stored one when the cache holds that very version.
+    pub(crate) fn load_for_write(
+        &self,
+        tx: &mut Tx,
+        id: &AccountId,
+    ) -> Result<(i64, AccountState), EngineError> {
+        let row = tx.get_account(id.as_str())?.ok_or_else(|| no_account(id))?;
+        match self.cache.take(id) {
+            Some((version, state)) if version == row.version => Ok((version, state)),
+            _ => Ok((row.version, serde_json::from_str(&row.state)?)),
+        }
+    }
+
     /// The one write path of an existing account: load it (locked), run `decide` on a copy at
     /// the clock's instant, persist the new state and every effect in the same transaction.
     /// With `idem`, a replay returns the first answer and changes nothing.
@@ -101,16 +161,23 @@ impl Engine {
         F: FnMut(&mut AccountState, Timestamp) -> Result<(T, Effects), Refusal>,
     {
         let now = self.now();
-        self.store.write(|tx| {
+        let mut committed = None;
+        let answer = self.store.write(|tx| -> Result<T, EngineError> {
+            committed = None;
             if let Some(found) = replay(tx, idem)? {
                 return Ok(found);
             }
-            let mut state = load_state(tx, id)?;
+            let (_, mut state) = self.load_for_write(tx, id)?;
             let (answer, fx) = decide(&mut state, now)?;
-            persist(tx, &state, &fx, false)?;
+            let version = persist(tx, &state, &fx, false)?;
             remember(tx, idem, &answer, now)?;
+            committed = Some((version, state));
             Ok(answer)
-        })
+        })?;
+        if let Some((version, state)) = committed {
+            self.cache.put(version, state);
+        }
+        Ok(answer)
     }
 
     /// Creates an account: the same path as [`Engine::mutate`] for a row that does not exist yet.
@@ -120,15 +187,22 @@ impl Engine {
         F: FnMut(Timestamp) -> Result<(AccountState, T, Effects), Refusal>,
     {
         let now = self.now();
-        self.store.write(|tx| {
+        let mut committed = None;
+        let answer = self.store.write(|tx| -> Result<T, EngineError> {
+            committed = None;
             if let Some(found) = replay(tx, idem)? {
                 return Ok(found);
             }
             let (state, answer, fx) = decide(now)?;
-            persist(tx, &state, &fx, true)?;
+            let version = persist(tx, &state, &fx, true)?;
             remember(tx, idem, &answer, now)?;
+            committed = Some((version, state));
             Ok(answer)
-        })
+        })?;
+        if let Some((version, state)) = committed {
+            self.cache.put(version, state);
+        }
+        Ok(answer)
     }
 }
 
@@ -168,72 +242,131 @@ fn remember<T: Serialize>(
     Ok(())
 }
 
+pub(crate) fn no_account(id: &AccountId) -> EngineError {
+    EngineError::Refused(Refusal::not_found(format!("no account {:?}", id.as_str())))
+}
+
 pub(crate) fn load_state(tx: &mut Tx, id: &AccountId) -> Result<AccountState, EngineError> {
-    let row = tx.get_account(id.as_str())?.ok_or_else(|| {
-        EngineError::Refused(Refusal::not_found(format!("no account {:?}", id.as_str())))
-    })?;
+    let row = tx.get_account(id.as_str())?.ok_or_else(|| no_account(id))?;
     Ok(serde_json::from_str(&row.state)?)
 }
 
-/// Writes a decision: the state, then every effect. One account's rows only.
+/// Writes a decision: the state, then every effect. One account's rows only. Returns the
+/// account row's new version.
 pub(crate) fn persist(
     tx: &mut Tx,
     state: &AccountState,
     fx: &Effects,
     new: bool,
-) -> Result<(), EngineError> {
+) -> Result<i64, EngineError> {
     let account = state.id.as_str();
     let json = serde_json::to_string(state)?;
-    if new {
+    let version = if new {
         if !tx.insert_account(account, &json, state.created_at.as_microsecond())? {
             return Err(EngineError::refused(
                 ErrorCode::Conflict,
                 format!("account {account:?} exists already"),
             ));
         }
+        1
     } else {
-        tx.update_account(account, &json)?;
+        tx.update_account(account, &json)?
+    };
+    let mut writes = Writes::default();
+    writes.add_effects(account, fx)?;
+    writes.write(tx)?;
+    Ok(version)
+}
+
+/// The rows decisions write besides account states, gathered so that one statement writes many
+/// (of one account, or of every account of a usage batch on SQLite).
+#[derive(Debug, Default)]
+pub(crate) struct Writes {
+    pub(crate) journal: Vec<JournalRow>,
+    pub(crate) messages: Vec<MessageRow>,
+    pub(crate) due: Vec<DueRow>,
+    due_keys: HashSet<String>,
+    pub(crate) usage: Vec<UsageEventRow>,
+}
+
+impl Writes {
+    /// Adds a decision's effects. Due actions already added (by key) are skipped: usage events of
+    /// one cycle all ask for the same bill.
+    pub(crate) fn add_effects(&mut self, account: &str, fx: &Effects) -> Result<(), EngineError> {
+        for j in &fx.journal {
+            debug_assert!(j.is_balanced());
+            self.journal.push(JournalRow {
+                account_id: account.to_string(),
+                seq: j.seq,
+                at_us: j.at.as_microsecond(),
+                kind: j.kind.clone(),
+                data: j.data.to_string(),
+                entries: j
+                    .entries
+                    .iter()
+                    .map(|e| EntryRow {
+                        book: e.book.to_string(),
+                        unit: e.unit.clone(),
+                        amount: e.amount.to_string(),
+                    })
+                    .collect(),
+            });
+        }
+        for m in &fx.messages {
+            self.messages.push(MessageRow {
+                account_id: account.to_string(),
+                seq: m.seq,
+                audience: m.audience.as_str().to_string(),
+                kind: m.kind.as_str().to_string(),
+                subject: m.subject.clone(),
+                at_us: m.at.as_microsecond(),
+                dedup_key: m.dedup_key.clone(),
+                data: m.data.to_string(),
+            });
+        }
+        for d in &fx.schedule {
+            if self.due_keys.contains(&d.key) {
+                continue;
+            }
+            self.due_keys.insert(d.key.clone());
+            self.due.push(DueRow {
+                key: d.key.clone(),
+                account_id: d.account.to_string(),
+                due_us: d.due_at.as_microsecond(),
+                kind: d.kind.name().to_string(),
+                payload: serde_json::to_string(&d.kind)?,
+                ..DueRow::default()
+            });
+        }
+        Ok(())
     }
-    for j in &fx.journal {
-        debug_assert!(j.is_balanced());
-        tx.append_journal(&JournalRow {
-            account_id: account.to_string(),
-            seq: j.seq,
-            at_us: j.at.as_microsecond(),
-            kind: j.kind.clone(),
-            data: j.data.to_string(),
-            entries: j
-                .entries
-                .iter()
-                .map(|e| EntryRow {
-                    book: e.book.to_string(),
-                    unit: e.unit.clone(),
-                    amount: e.amount.to_string(),
-                })
-                .collect(),
-        })?;
+
+    /// Takes over another set of rows.
+    pub(crate) fn merge(&mut self, other: Writes) {
+        self.journal.extend(other.journal);
+        self.messages.extend(other.messages);
+        for d in other.due {
+            if self.due_keys.insert(d.key.clone()) {
+                self.due.push(d);
+            }
+        }
+        self.usage.extend(other.usage);
     }
-    for m in &fx.messages {
-        tx.insert_message(&MessageRow {
-            account_id: account.to_string(),
-            seq: m.seq,
-            audience: m.audience.as_str().to_string(),
-            kind: m.kind.as_str().to_string(),
-            subject: m.subject.clone(),
-            at_us: m.at.as_microsecond(),
-            dedup_key: m.dedup_key.clone(),
-            data: m.data.to_string(),
-        })?;
+
+    /// Writes everything gathered, many rows per statement.
+    pub(crate) fn write(&self, tx: &mut Tx) -> Result<(), EngineError> {
+        if !self.usage.is_empty() {
+            tx.insert_usage_events(&self.usage)?;
+        }
+        if !self.journal.is_empty() {
+            tx.append_journals(&self.journal)?;
+        }
+        if !self.messages.is_empty() {
+            tx.insert_messages(&self.messages)?;
+        }
+        if !self.due.is_empty() {
+            tx.schedule_many(&self.due)?;
+        }
+        Ok(())
     }
-    for d in &fx.schedule {
-        tx.schedule(&DueRow {
-            key: d.key.clone(),
-            account_id: d.account.to_string(),
-            due_us: d.due_at.as_microsecond(),
-            kind: d.kind.name().to_string(),
-            payload: serde_json::to_string(&d.kind)?,
-            ..DueRow::default()
-        })?;
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 //! handler's effects and marks it done, so it is done exactly once or not at all.
 
 use crate::clock::wall_now_us;
-use crate::engine::{Engine, load_state, persist};
+use crate::engine::{Engine, persist};
 use crate::error::EngineError;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +35,7 @@ pub struct AdvanceReport {
 pub struct Scheduler<'e> {
     engine: &'e Engine,
     owner: String,
+    lease_ms: i64,
 }
 
 impl<'e> Scheduler<'e> {
@@ -42,7 +43,17 @@ impl<'e> Scheduler<'e> {
         Scheduler {
             engine,
             owner: owner.into(),
+            lease_ms: DUE_LEASE_MS,
         }
+    }
+
+    /// Leases claims for `lease_ms` instead of [`DUE_LEASE_MS`]. A short lease lets a process
+    /// that restarts under the same owner take over at once what a killed one had claimed (the
+    /// crash tests); with several live processes it risks running an action's claim twice,
+    /// which stays harmless (the lease is re-checked in the action's transaction).
+    pub fn with_lease_ms(mut self, lease_ms: i64) -> Scheduler<'e> {
+        self.lease_ms = lease_ms;
+        self
     }
 
     /// Claims and runs what is due at or before `up_to`, in due order; returns how many ran.
@@ -51,7 +62,7 @@ impl<'e> Scheduler<'e> {
             &self.owner,
             up_to.as_microsecond(),
             wall_now_us(),
-            DUE_LEASE_MS,
+            self.lease_ms,
             DUE_CLAIM_BATCH_MAX,
         )?;
         let mut ran = 0;
@@ -74,18 +85,25 @@ impl<'e> Scheduler<'e> {
             .map_err(|e| EngineError::Corrupt(e.to_string()))?;
         let owner = self.owner.as_str();
         let policy = engine.policy.clone();
-        engine.store.write(|tx| {
+        let mut committed = None;
+        let ran = engine.store.write(|tx| -> Result<bool, EngineError> {
+            committed = None;
             if tx.lock_due(&row.key, owner)?.is_none() {
                 return Ok(false);
             }
-            let mut state = load_state(tx, &account)?;
+            let (_, mut state) = engine.load_for_write(tx, &account)?;
             // The handler runs at the action's own instant, exactly as if that time had passed.
             let fx = state.on_due(&kind, &engine.catalog, &policy, at);
-            persist(tx, &state, &fx, false)?;
+            let version = persist(tx, &state, &fx, false)?;
             tx.record_due_run(&row.key, owner, wall_now_us())?;
             tx.complete_due(&row.key, engine.now().as_microsecond())?;
+            committed = Some((version, state));
             Ok(true)
-        })
+        })?;
+        if let Some((version, state)) = committed {
+            engine.cache.put(version, state);
+        }
+        Ok(ran)
     }
 
     /// TIME-3: moves a sandbox clock to `to`, running every due action up to and including it in

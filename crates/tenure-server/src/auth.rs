@@ -133,6 +133,37 @@ impl Caller {
         }
     }
 
+    /// A route on account `id` that either of `needs` opens (the entitlement check: a billing
+    /// reader or the service that reports usage). Otherwise as [`Caller::reach`].
+    pub fn reach_any(&self, id: &AccountId, needs: &[Permission]) -> Result<(), Problem> {
+        let mut refusal = None;
+        for need in needs {
+            match self.reach(id, *need) {
+                Ok(()) => return Ok(()),
+                Err(p) => refusal = Some(p),
+            }
+        }
+        Err(refusal.unwrap_or_else(|| Problem::forbidden("no permission opens this route")))
+    }
+
+    /// A route that names no account in its path but acts on the key's own account, or on any
+    /// for the operator (`POST /v1/usage`): the key must hold `need` (or `admin`).
+    pub fn require(&self, need: Permission) -> Result<(), Problem> {
+        match &self.scope {
+            Scope::Operator => Ok(()),
+            Scope::Account { account, .. } => self.reach(account, need),
+        }
+    }
+
+    /// Whether the key may act on `id` at all: the operator on every account, an account key on
+    /// its own (IAM-3).
+    pub fn sees(&self, id: &str) -> bool {
+        match &self.scope {
+            Scope::Operator => true,
+            Scope::Account { account, .. } => account.as_str() == id,
+        }
+    }
+
     /// A route on account `id` that only the operator may take (a provider decision such as
     /// verifying identity or granting a coupon). The own account answers 403, another 404.
     pub fn reach_as_operator(&self, id: &AccountId) -> Result<(), Problem> {

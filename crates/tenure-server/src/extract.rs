@@ -17,15 +17,15 @@ pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// The longest `Idempotency-Key` accepted (Stripe's limit).
 pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 255;
 
-/// A JSON request body, parsed into `T`, with the bytes it was parsed from (for the request hash
-/// of an `Idempotency-Key`).
+/// A JSON request body of at most `MAX` bytes, parsed into `T`, with the bytes it was parsed
+/// from (for the request hash of an `Idempotency-Key`).
 #[derive(Debug)]
-pub struct JsonBody<T> {
+pub struct JsonBody<T, const MAX: usize = BODY_BYTES_MAX> {
     pub value: T,
     pub raw: Bytes,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned, const MAX: usize> FromRequest<S> for JsonBody<T, MAX> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Problem> {
@@ -35,20 +35,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > BODY_BYTES_MAX as u64) {
-            return Err(too_large());
+        if declared.is_some_and(|n| n > MAX as u64) {
+            return Err(too_large(MAX));
         }
-        let raw = axum::body::to_bytes(req.into_body(), BODY_BYTES_MAX)
+        let raw = axum::body::to_bytes(req.into_body(), MAX)
             .await
-            .map_err(|_| too_large())?;
+            .map_err(|_| too_large(MAX))?;
         let value = parse_json(&raw)?;
         Ok(JsonBody { value, raw })
     }
 }
 
-fn too_large() -> Problem {
+fn too_large(max: usize) -> Problem {
+    let mib = max / (1024 * 1024);
     Problem::invalid(format!(
-        "the request body could not be read whole or is larger than {BODY_BYTES_MAX} bytes (1 MiB)"
+        "the request body could not be read whole or is larger than {max} bytes ({mib} MiB)"
     ))
 }
 
@@ -132,6 +133,23 @@ impl<S: Send + Sync> FromRequestParts<S> for AccountPath {
             .await
             .map_err(|r| Problem::invalid(format!("bad path: {}", r.body_text())))?;
         Ok(AccountPath(AccountId::parse(&id)?))
+    }
+}
+
+/// The `{id}` and `{item}` of a path below an account (`/v1/accounts/{id}/plans/{plan}`): the
+/// account parsed, the item as sent (its resource parses it; a malformed one names nothing, so
+/// it is `not_found`).
+#[derive(Debug, Clone)]
+pub struct AccountItemPath(pub AccountId, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AccountItemPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path((id, item)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|r| Problem::invalid(format!("bad path: {}", r.body_text())))?;
+        Ok(AccountItemPath(AccountId::parse(&id)?, item))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Tenure's HTTP API (axum): `/v1` accounts, top-ups, coupons, notices, events, journal, API keys,
-//! the catalog and, in sandbox mode, the clock; `/healthz`, `/metrics`, `/openapi.json`.
+//! plans, usage, reservations, bills, usage statistics, the entitlement check, the catalog and,
+//! in sandbox mode, the clock; `/healthz`, `/metrics`, `/openapi.json`.
 //!
 //! *Boundary:* the HTTP API is a public contract. Requests are parsed here into the engine's
 //! typed arguments (parse, don't validate); every refusal leaves as an RFC 9457 problem whose
@@ -31,12 +32,21 @@ pub use routes::accounts::{
     MessageListParams, OpenAccountRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, TopUpRequest,
     UpdateAccountRequest,
 };
+pub use routes::plans::{
+    BuyPlanRequest, PlanAutoRenewRequest, PlanListParams, USAGE_ALERT_THRESHOLDS_MAX,
+    UsageAlertRequest,
+};
 pub use routes::system::{AdvanceRequest, CatalogView, ClockView, Health};
+pub use routes::usage::{
+    BillListParams, CommitRequest, DIMENSIONS_BYTES_MAX, PaygActivationRequest,
+    RESERVATION_TIMEOUT_DEFAULT, ReserveRequest, USAGE_BATCH_EVENTS_MAX, USAGE_BODY_BYTES_MAX,
+    UsageBatchRequest, UsageBatchResponse, UsageEventRequest, UsageStatsParams, UsageStatsResponse,
+};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::routing::{get, post};
-use routes::{accounts, system};
+use axum::routing::{get, post, put};
+use routes::{accounts, plans, system, usage};
 use state::App;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -109,6 +119,44 @@ pub fn router(engine: Arc<Engine>, config: ServerConfig) -> Router {
         .route("/v1/accounts/{id}/events", get(accounts::list_events))
         .route("/v1/accounts/{id}/journal", get(accounts::journal))
         .route("/v1/accounts/{id}/api-keys", post(accounts::create_api_key))
+        .route(
+            "/v1/accounts/{id}/plans",
+            post(plans::buy_plan).get(plans::list_plans),
+        )
+        .route("/v1/accounts/{id}/plans/{plan}", get(plans::get_plan))
+        .route(
+            "/v1/accounts/{id}/plans/{plan}/refund",
+            post(plans::refund_plan),
+        )
+        .route(
+            "/v1/accounts/{id}/plans/{plan}/renewal",
+            post(plans::renew_plan),
+        )
+        .route(
+            "/v1/accounts/{id}/usage-alerts/{product}",
+            put(plans::set_usage_alert),
+        )
+        .route(
+            "/v1/accounts/{id}/plan-auto-renew/{product}",
+            put(plans::set_plan_auto_renew),
+        )
+        .route(
+            "/v1/accounts/{id}/payg-activations",
+            post(usage::activate_payg),
+        )
+        .route("/v1/accounts/{id}/bills", get(usage::list_bills))
+        .route("/v1/accounts/{id}/usage-stats", get(usage::usage_stats))
+        .route("/v1/accounts/{id}/reservations", post(usage::reserve))
+        .route(
+            "/v1/accounts/{id}/reservations/{reservation}/commit",
+            post(usage::commit),
+        )
+        .route(
+            "/v1/accounts/{id}/reservations/{reservation}/release",
+            post(usage::release),
+        )
+        .route("/v1/accounts/{id}/services/{product}", get(usage::service))
+        .route("/v1/usage", post(usage::ingest))
         .route("/v1/catalog", get(system::catalog))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))

@@ -3,7 +3,7 @@
 
 use crate::auth::Permission;
 use crate::problem::Problem;
-use crate::routes::{accounts, system};
+use crate::routes::{accounts, plans, system, usage};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -20,7 +20,7 @@ pub const SECURITY_SCHEME: &str = "bearer";
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
         description = "Billing engine HTTP API. Amounts are JSON strings in the account's currency; \
             instants are RFC 3339. Errors are RFC 9457 problems whose `type` ends in a stable code. \
-            Every POST and PATCH takes an optional `Idempotency-Key` (Stripe semantics)."
+            Every POST, PUT and PATCH takes an optional `Idempotency-Key` (Stripe semantics)."
     ),
     paths(
         accounts::open_account,
@@ -35,6 +35,21 @@ pub const SECURITY_SCHEME: &str = "bearer";
         accounts::list_events,
         accounts::journal,
         accounts::create_api_key,
+        plans::buy_plan,
+        plans::list_plans,
+        plans::get_plan,
+        plans::refund_plan,
+        plans::renew_plan,
+        plans::set_usage_alert,
+        plans::set_plan_auto_renew,
+        usage::ingest,
+        usage::activate_payg,
+        usage::list_bills,
+        usage::usage_stats,
+        usage::reserve,
+        usage::commit,
+        usage::release,
+        usage::service,
         system::catalog,
         system::clock,
         system::advance,
@@ -49,6 +64,8 @@ pub const SECURITY_SCHEME: &str = "bearer";
         (name = "coupons", description = "Coupons (ACC-4)"),
         (name = "messages", description = "Notices to the customer and events to the provider (NTF)"),
         (name = "api-keys", description = "Account-scoped API keys (IAM)"),
+        (name = "plans", description = "Prepaid resource plans, usage alerts and repurchase (PLAN)"),
+        (name = "usage", description = "Usage events, reservations, pay-as-you-go bills and statistics, entitlement (USE, PAYG, OVD)"),
         (name = "catalog", description = "The loaded catalog (CAT)"),
         (name = "sandbox", description = "The sandbox clock (TIME-3); only under `tenure serve --sandbox`"),
         (name = "operations", description = "Health, metrics, this document"),
@@ -116,7 +133,7 @@ impl Modify for Conventions {
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let v1 = path.starts_with("/v1/");
-            let writes = [item.post.as_mut(), item.patch.as_mut()];
+            let writes = [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut()];
             for op in writes.into_iter().flatten() {
                 if v1 {
                     op.parameters
@@ -134,7 +151,12 @@ impl Modify for Conventions {
                     );
                 }
             }
-            let all = [item.get.as_mut(), item.post.as_mut(), item.patch.as_mut()];
+            let all = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+            ];
             for op in all.into_iter().flatten() {
                 if !v1 {
                     continue;

@@ -30,6 +30,18 @@
 //!   before and after the step.
 //! - An action step that fails unexpectedly stops its file (later steps would be meaningless);
 //!   failed expectations do not, so every one in a file is reported.
+//! - `usage` sends one event. Without `id` it gets a fresh one (`simulate-1`, `simulate-2`…).
+//!   Without `expect_result`, applied and duplicate are both success; a refused event fails the
+//!   step with its code (so `expect_error` expects it), and a result other than `expect_result`
+//!   is reported as `expected result duplicate, found result applied`. A negative span in `at`
+//!   counts back from now like `advance` counts forward.
+//! - `renew_plan` takes `as` (an added key): it names the successor plan.
+//! - `set_plan_auto_renew` with `enabled = false` and no `spec`/`threshold` switches repurchase
+//!   off and keeps what was saved.
+//! - `expect_usage` without `meter` sums every meter; `expect_bills` sums every bill's `total`
+//!   and what each still owes (`unpaid`).
+//! - "Changes nothing" compares accounts, coupons and plans. A refused event is counted in the
+//!   usage statistics (`expect_usage refused`), which is the refusal being recorded, not a change.
 //!
 //! *Invariant:* each file runs on its own private in-memory SQLite store, catalog and sandbox
 //! clock; nothing of one file is visible to another, and nothing reads the system clock.

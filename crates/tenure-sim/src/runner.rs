@@ -59,11 +59,12 @@ type Verdict = Result<(), (String, String)>;
 
 fn run_action(sim: &mut Sim, step: &Step, action: &dyn Action) -> Verdict {
     match step.expect_error {
-        None => run_items(sim, step, action).map_err(|(item, fault)| {
-            (
+        None => run_items(sim, step, action).map_err(|(item, fault)| match fault {
+            Fault::Unexpected { expected, found } => (expected, at_item(step, item, &found)),
+            other => (
                 "success".to_string(),
-                at_item(step, item, &fault.to_string()),
-            )
+                at_item(step, item, &other.to_string()),
+            ),
         }),
         Some(code) => run_refused(sim, step, action, code),
     }

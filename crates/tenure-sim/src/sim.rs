@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tenure_core::clock::{Clock, SandboxClock};
 use tenure_core::ids::AccountId;
 use tenure_core::{ErrorCode, Refusal, TimeZone, Timestamp, catalog};
-use tenure_engine::views::{AccountView, CouponView};
+use tenure_engine::views::{AccountView, CouponView, PlanView};
 use tenure_engine::{Engine, EngineError, Scheduler};
 use tenure_store::Store;
 
@@ -17,6 +17,9 @@ const STORE_URL: &str = "sqlite::memory:";
 
 /// Names due-action leases taken by the simulator.
 const SCHEDULER_OWNER: &str = "simulate";
+
+/// The prefix of the ids `usage` gives events that name none: `simulate-1`, `simulate-2`…
+const EVENT_ID_PREFIX: &str = "simulate-";
 
 fn taken(name: &str) -> Refusal {
     Refusal::new(
@@ -32,6 +35,9 @@ pub(crate) enum Fault {
     Refused(Refusal),
     /// The sandbox itself failed (storage, corrupt state): never expected.
     Broken(String),
+    /// The step went through, but not as the file said (`expect_result = "duplicate"` on an
+    /// event that was applied): what it expected and what happened, for the report.
+    Unexpected { expected: String, found: String },
 }
 
 impl std::fmt::Display for Fault {
@@ -39,6 +45,7 @@ impl std::fmt::Display for Fault {
         match self {
             Fault::Refused(r) => write!(f, "{} ({})", r.code, r.detail),
             Fault::Broken(why) => write!(f, "an internal error ({why})"),
+            Fault::Unexpected { found, .. } => f.write_str(found),
         }
     }
 }
@@ -59,10 +66,7 @@ impl From<EngineError> for Fault {
 }
 
 /// What an alias can name.
-#[expect(
-    dead_code,
-    reason = "plans, subscriptions and reservations are made by later verbs"
-)]
+#[expect(dead_code, reason = "subscriptions are made by later verbs")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjectKind {
     Coupon,
@@ -101,7 +105,7 @@ pub(crate) enum Subject {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Snapshot {
     now: Timestamp,
-    accounts: Vec<(AccountView, Vec<CouponView>)>,
+    accounts: Vec<(AccountView, Vec<CouponView>, Vec<PlanView>)>,
 }
 
 /// One file's sandbox.
@@ -111,6 +115,8 @@ pub(crate) struct Sim {
     /// Calendar spans of `advance` are added in this zone: the fixed offset of `start`.
     zone: TimeZone,
     aliases: BTreeMap<String, Object>,
+    /// How many event ids [`Sim::fresh_event_id`] has given.
+    events_named: u64,
 }
 
 impl Sim {
@@ -149,6 +155,7 @@ impl Sim {
             clock,
             zone: scenario.zone.clone(),
             aliases: BTreeMap::new(),
+            events_named: 0,
         })
     }
 
@@ -199,10 +206,6 @@ impl Sim {
     }
 
     /// The object of `kind` the alias `name` names.
-    #[expect(
-        dead_code,
-        reason = "used by the verbs on plans, subscriptions and reservations"
-    )]
     pub(crate) fn object(&self, name: &str, kind: ObjectKind) -> Result<Object, Fault> {
         match self.aliases.get(name) {
             Some(o) if o.kind == kind => Ok(o.clone()),
@@ -235,11 +238,18 @@ impl Sim {
         Ok(())
     }
 
+    /// An event id no earlier `usage` step of this file was given by default.
+    pub(crate) fn fresh_event_id(&mut self) -> String {
+        self.events_named += 1;
+        format!("{EVENT_ID_PREFIX}{}", self.events_named)
+    }
+
     pub(crate) fn bind(&mut self, name: &str, object: Object) {
         self.aliases.insert(name.to_string(), object);
     }
 
-    /// The observable state of every account, for "a refused step changes nothing".
+    /// The observable state of every account (balances, coupons, plans), for "a refused step
+    /// changes nothing".
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Fault> {
         let mut accounts = Vec::new();
         let mut after: Option<String> = None;
@@ -250,7 +260,8 @@ impl Sim {
             for view in page.items {
                 let id = AccountId::parse(&view.id)?;
                 let coupons = self.engine.coupons(&id)?;
-                accounts.push((view, coupons));
+                let plans = self.engine.plans(&id)?;
+                accounts.push((view, coupons, plans));
             }
             match page.next {
                 Some(next) => after = Some(next),

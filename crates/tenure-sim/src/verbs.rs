@@ -158,7 +158,7 @@ pub(crate) static VERBS: &[Verb] = &[
     // Resource plans (PLAN).
     action_as::<plans::BuyPlan>("buy_plan"),
     action::<plans::RefundPlan>("refund_plan"),
-    action::<plans::RenewPlan>("renew_plan"),
+    action_as::<plans::RenewPlan>("renew_plan"),
     action::<plans::SetUsageAlert>("set_usage_alert"),
     action::<plans::SetPlanAutoRenew>("set_plan_auto_renew"),
     action::<usage::Usage>("usage"),

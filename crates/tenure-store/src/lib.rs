@@ -47,6 +47,7 @@ pub use tables::due::{DueRow, DueRunRow, DueRunSummary};
 pub use tables::idempotency::IdemRow;
 pub use tables::journal::{EntryRow, JournalRow};
 pub use tables::messages::MessageRow;
+pub use tables::usage_events::UsageEventRow;
 pub use tx::Tx;
 
 /// Times one transaction closure runs at most when the database reports contention.

@@ -16,8 +16,9 @@ use crate::{Backend, StoreError};
 /// few dozen distinct statements; the limit only guards against a caller building SQL in a loop.
 pub(crate) const PG_STATEMENTS_CACHED_MAX: usize = 256;
 
-/// Prepared statements kept per SQLite connection (rusqlite's default of 16 is below our count).
-pub(crate) const SQLITE_STATEMENTS_CACHED_MAX: usize = 128;
+/// Prepared statements kept per SQLite connection (rusqlite's default of 16 is below our count:
+/// a few dozen statements, and each multi-row insert in up to five chunk shapes).
+pub(crate) const SQLITE_STATEMENTS_CACHED_MAX: usize = 256;
 
 /// One bound parameter. The store only binds 64-bit integers and text, typed even when NULL
 /// because PostgreSQL checks a parameter's type against its column.

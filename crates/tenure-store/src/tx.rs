@@ -127,6 +127,47 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// Inserts many rows with multi-row statements: `head` is `INSERT INTO t (c1, …, cn)`, `tail`
+    /// what follows the `VALUES` list (an `ON CONFLICT` clause, or nothing), `args` the rows'
+    /// values one row after another, `columns` per row. Rows go in chunks of the sizes in
+    /// [`MULTI_ROW_CHUNKS`], so each table has only a few distinct statements to prepare and cache.
+    /// Returns the rows inserted.
+    pub(crate) fn insert_many(
+        &mut self,
+        head: &str,
+        columns: usize,
+        tail: &str,
+        args: &[Value<'_>],
+    ) -> Result<u64, StoreError> {
+        assert!(columns > 0 && args.len() % columns == 0, "whole rows only");
+        let mut inserted = 0;
+        for (sql_rows, chunk) in chunks(args, columns) {
+            let sql = format!("{head} VALUES {}{tail}", tuples(sql_rows, columns));
+            inserted += self.exec(&sql, chunk)?;
+        }
+        Ok(inserted)
+    }
+
+    /// Selects rows whose `key` tuple is one of many: `select` is `SELECT … FROM t WHERE (a, b)`,
+    /// `args` the tuples one after another, `columns` per tuple. Chunked like
+    /// [`Tx::insert_many`]; rows come back in no particular order.
+    pub(crate) fn rows_in(
+        &mut self,
+        select: &str,
+        columns: usize,
+        args: &[Value<'_>],
+    ) -> Result<Vec<Row>, StoreError> {
+        assert!(columns > 0 && args.len() % columns == 0, "whole tuples only");
+        let mut out = Vec::new();
+        for (tuples_n, chunk) in chunks(args, columns) {
+            // Row values on the left of IN need a subquery on the right in SQLite; VALUES is one
+            // on both backends.
+            let sql = format!("{select} IN (VALUES {})", tuples(tuples_n, columns));
+            out.extend(self.rows(&sql, chunk)?);
+        }
+        Ok(out)
+    }
+
     /// Runs parameterless statements (dialect-specific locking).
     pub(crate) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.check()?;
@@ -161,6 +202,32 @@ impl<'c> Tx<'c> {
             }
         }
     }
+}
+
+/// Rows per multi-row statement, largest first. A batch is cut greedily into these sizes, so a
+/// statement of one table comes in at most five shapes (the prepared-statement caches stay warm)
+/// and one statement binds at most 256 × columns parameters (far below either backend's limit).
+pub(crate) const MULTI_ROW_CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// Cuts `args` (whole rows of `columns` values) into chunks of the sizes in [`MULTI_ROW_CHUNKS`].
+fn chunks<'a, 'v>(
+    args: &'a [Value<'v>],
+    columns: usize,
+) -> impl Iterator<Item = (usize, &'a [Value<'v>])> {
+    let mut rest = args;
+    std::iter::from_fn(move || {
+        let rows = rest.len() / columns;
+        let size = MULTI_ROW_CHUNKS.into_iter().find(|&n| n <= rows)?;
+        let (chunk, tail) = rest.split_at(size * columns);
+        rest = tail;
+        Some((size, chunk))
+    })
+}
+
+/// `(?, ?), (?, ?)` for `rows` tuples of `columns` placeholders.
+fn tuples(rows: usize, columns: usize) -> String {
+    let one = format!("({})", vec!["?"; columns].join(", "));
+    vec![one; rows].join(", ")
 }
 
 fn rollback(conn: Conn<'_>) {

@@ -1,6 +1,8 @@
 //! `tenure`: the one binary. `serve` runs the HTTP API and the scheduler; `catalog check`
-//! validates a catalog file; `simulate` runs scenario files on a sandbox clock.
+//! validates a catalog file; `simulate` runs scenario files on a sandbox clock; `bench usage`
+//! measures usage ingestion.
 
+mod bench;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +29,11 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Benchmarks; the last line on stdout is one JSON object.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
     /// Run scenario files on a sandbox clock; prints `N passed, N failed`.
     Simulate {
         #[arg(required = true)]
@@ -50,6 +57,7 @@ fn main() -> ExitCode {
         Command::Catalog {
             command: CatalogCommand::Check { files },
         } => catalog_check(&files),
+        Command::Bench { command } => bench::run(command),
         Command::Simulate { files } => {
             let mut out = std::io::stdout().lock();
             ExitCode::from(tenure_sim::run_files(&files, &mut out).clamp(0, 255) as u8)

@@ -151,7 +151,7 @@ pub struct JournalParams {
 
 // ---- parsing at the boundary --------------------------------------------------------------------
 
-fn field_error(field: &str) -> impl Fn(tenure_core::Refusal) -> Problem + '_ {
+pub(crate) fn field_error(field: &str) -> impl Fn(tenure_core::Refusal) -> Problem + '_ {
     move |r| Problem::invalid(format!("{field}: {}", r.detail))
 }
 
@@ -179,7 +179,7 @@ fn account_currency(engine: &Engine) -> Currency {
     engine.catalog().currency
 }
 
-fn page_limit(limit: Option<u32>) -> Result<usize, Problem> {
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, Problem> {
     match limit {
         None => Ok(PAGE_LIMIT_DEFAULT as usize),
         Some(n) if (1..=PAGE_LIMIT_MAX).contains(&n) => Ok(n as usize),
@@ -189,7 +189,7 @@ fn page_limit(limit: Option<u32>) -> Result<usize, Problem> {
     }
 }
 
-fn seq_cursor(after: Option<&str>) -> Result<Option<i64>, Problem> {
+pub(crate) fn seq_cursor(after: Option<&str>) -> Result<Option<i64>, Problem> {
     after
         .map(|a| {
             a.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -244,7 +244,7 @@ fn coupon_expiry(body: &GrantCouponRequest) -> Result<CouponExpiry, Problem> {
     }
 }
 
-fn created<T: Serialize>(location: String, body: T) -> Response {
+pub(crate) fn created<T: Serialize>(location: String, body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -252,7 +252,7 @@ fn created<T: Serialize>(location: String, body: T) -> Response {
     response
 }
 
-fn account_location(id: &str) -> String {
+pub(crate) fn account_location(id: &str) -> String {
     format!("/v1/accounts/{id}")
 }
 

@@ -1,4 +1,6 @@
 //! The handlers, by resource.
 
 pub(crate) mod accounts;
+pub(crate) mod plans;
 pub(crate) mod system;
+pub(crate) mod usage;

@@ -4,9 +4,11 @@
 use super::{Expectation, FromArgs, Mismatch, not_supported};
 use crate::args::{Amount, Args};
 use crate::scenario::ParseError;
-use crate::sim::{Fault, Sim, Subject};
+use crate::sim::{Fault, ObjectKind, Sim, Subject};
+use tenure_core::ids::PlanId;
 use tenure_core::message::{Audience, MessageKind};
 use tenure_core::money::parse_decimal;
+use tenure_core::span::parse_instant;
 use tenure_core::{Decimal, Timestamp};
 
 /// `expect_account = ID`: `cash`, `available`, `unpaid`, `coupon_remaining`, `status`.
@@ -144,7 +146,6 @@ fn count_mismatch(expected: i64, kind: MessageKind, what: &str, found: i64) -> V
 }
 
 /// `expect_plan = PLAN`: `remaining`, `consumed`, `expired`, `reserved`, `status`, `expires_at`.
-#[expect(dead_code, reason = "read when plans arrive")]
 pub(crate) struct ExpectPlan {
     remaining: Option<i64>,
     consumed: Option<i64>,
@@ -171,9 +172,51 @@ impl FromArgs for ExpectPlan {
 }
 
 impl Expectation for ExpectPlan {
-    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
-        Err(not_supported("expect_plan"))
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let object = sim.object(subject, ObjectKind::Plan)?;
+        let view = sim
+            .engine
+            .plan(&object.account, PlanId::parse(&object.id)?)?;
+        let mut out = Vec::new();
+        for (key, expected, found) in [
+            ("remaining", self.remaining, view.remaining),
+            ("consumed", self.consumed, view.consumed),
+            ("expired", self.expired, view.expired),
+            ("reserved", self.reserved, view.reserved),
+        ] {
+            if let Some(expected) = expected
+                && !same_count(expected, found)
+            {
+                out.push(Mismatch::key(key, expected, found));
+            }
+        }
+        if let Some(status) = &self.status
+            && *status != view.status
+        {
+            out.push(Mismatch::key("status", status, &view.status));
+        }
+        if let Some((text, expected)) = &self.expires_at
+            && *expected != instant_of(&view.expires_at)?
+        {
+            out.push(Mismatch::key("expires_at", text, &view.expires_at));
+        }
+        Ok(out)
     }
+}
+
+/// Whether a count a file expects is the one the engine shows.
+fn same_count(expected: i64, found: u64) -> bool {
+    u64::try_from(expected).is_ok_and(|e| e == found)
+}
+
+/// An instant the engine showed.
+fn instant_of(shown: &str) -> Result<Timestamp, Fault> {
+    parse_instant(shown).map_err(|r| {
+        Fault::Broken(format!(
+            "the engine showed an instant {shown:?}: {}",
+            r.detail
+        ))
+    })
 }
 
 /// `expect_subscription = SUB`: `status`, `expires_at`, `renewal`, `paid`.
@@ -216,7 +259,6 @@ impl Expectation for ExpectSubscription {
 }
 
 /// `expect_service = ID`: `product`, `status` (`available`, `stopped`).
-#[expect(dead_code, reason = "read when overdue impact arrives")]
 pub(crate) struct ExpectService {
     product: String,
     status: Option<String>,
@@ -233,13 +275,21 @@ impl FromArgs for ExpectService {
 }
 
 impl Expectation for ExpectService {
-    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
-        Err(not_supported("expect_service"))
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let id = sim.account(subject)?;
+        let view = sim.engine.service(&id, &self.product)?;
+        let mut out = Vec::new();
+        if let Some(status) = &self.status
+            && *status != view.status
+        {
+            out.push(Mismatch::key("status", status, &view.status));
+        }
+        Ok(out)
     }
 }
 
-/// `expect_usage = ID`: `meter`, `from_plans`, `payg_quantity`, `payg_amount`, `refused`.
-#[expect(dead_code, reason = "read when usage arrives")]
+/// `expect_usage = ID`: `meter`, `from_plans`, `payg_quantity`, `payg_amount`, `refused`:
+/// totals since the start over every day (PAYG-4), of one meter or, without `meter`, of all.
 pub(crate) struct ExpectUsage {
     meter: Option<String>,
     from_plans: Option<i64>,
@@ -261,13 +311,42 @@ impl FromArgs for ExpectUsage {
 }
 
 impl Expectation for ExpectUsage {
-    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
-        Err(not_supported("expect_usage"))
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let id = sim.account(subject)?;
+        let days = sim.engine.usage_stats(&id, None, None)?;
+        let (mut from_plans, mut payg_quantity, mut refused) = (0u64, 0u64, 0u64);
+        let mut payg_amount = Decimal::ZERO;
+        for day in days
+            .iter()
+            .filter(|d| self.meter.as_ref().is_none_or(|m| *m == d.meter))
+        {
+            from_plans += day.from_plans;
+            payg_quantity += day.payg_quantity;
+            refused += day.refused;
+            payg_amount += amount_of(&day.payg_amount)?;
+        }
+        let mut out = Vec::new();
+        for (key, expected, found) in [
+            ("from_plans", self.from_plans, from_plans),
+            ("payg_quantity", self.payg_quantity, payg_quantity),
+            ("refused", self.refused, refused),
+        ] {
+            if let Some(expected) = expected
+                && !same_count(expected, found)
+            {
+                out.push(Mismatch::key(key, expected, found));
+            }
+        }
+        if let Some(expected) = &self.payg_amount
+            && expected.value != payg_amount
+        {
+            out.push(Mismatch::key("payg_amount", &expected.text, payg_amount));
+        }
+        Ok(out)
     }
 }
 
 /// `expect_bills = ID`: `count`, `total`, `unpaid` (over all bills so far).
-#[expect(dead_code, reason = "read when bills arrive")]
 pub(crate) struct ExpectBills {
     count: Option<i64>,
     total: Option<Amount>,
@@ -285,7 +364,44 @@ impl FromArgs for ExpectBills {
 }
 
 impl Expectation for ExpectBills {
-    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
-        Err(not_supported("expect_bills"))
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let id = sim.account(subject)?;
+        let (mut count, mut total, mut unpaid) = (0u64, Decimal::ZERO, Decimal::ZERO);
+        let mut after: Option<i64> = None;
+        loop {
+            let page = sim
+                .engine
+                .bills(&id, after, tenure_engine::PAGE_LIMIT_MAX)?;
+            for bill in &page.items {
+                count += 1;
+                total += amount_of(&bill.total)?;
+                unpaid += amount_of(&bill.unpaid)?;
+            }
+            match page.next {
+                Some(next) => {
+                    after = Some(next.parse().map_err(|_| {
+                        Fault::Broken(format!("the engine gave a bill cursor {next:?}"))
+                    })?);
+                }
+                None => break,
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(expected) = self.count
+            && !same_count(expected, count)
+        {
+            out.push(Mismatch::key("count", expected, count));
+        }
+        for (key, expected, found) in [
+            ("total", &self.total, total),
+            ("unpaid", &self.unpaid, unpaid),
+        ] {
+            if let Some(expected) = expected
+                && expected.value != found
+            {
+                out.push(Mismatch::key(key, &expected.text, found));
+            }
+        }
+        Ok(out)
     }
 }

@@ -1,14 +1,41 @@
 //! Prepaid resource plans (PLAN): `buy_plan`, `refund_plan`, `renew_plan`, `set_usage_alert`,
-//! `set_plan_auto_renew`. Parsed now; they run when plans arrive in the engine.
+//! `set_plan_auto_renew`.
 
-use super::{Action, FromArgs, not_supported};
+use super::{Action, FromArgs};
 use crate::args::{Args, Parsed};
 use crate::scenario::ParseError;
-use crate::sim::{Fault, Object, Sim};
-use tenure_core::Timestamp;
+use crate::sim::{Fault, Object, ObjectKind, Sim};
+use tenure_core::ids::{AccountId, PlanId};
+use tenure_core::{Refusal, Timestamp};
+
+/// The plan an alias names, as the engine knows it.
+fn plan_of(sim: &Sim, name: &str) -> Result<(AccountId, PlanId), Fault> {
+    let object = sim.object(name, ObjectKind::Plan)?;
+    let id = PlanId::parse(&object.id)?;
+    Ok((object.account, id))
+}
+
+/// The alias object of a plan the engine answered with.
+fn plan_object(account: AccountId, id: String) -> Option<Object> {
+    Some(Object {
+        kind: ObjectKind::Plan,
+        account,
+        id,
+    })
+}
+
+/// A list of integers an action needs as unsigned numbers; a negative one is `invalid_input`.
+fn unsigned<T: TryFrom<i64>>(key: &str, values: &[i64]) -> Result<Vec<T>, Refusal> {
+    values
+        .iter()
+        .map(|&v| {
+            T::try_from(v)
+                .map_err(|_| Refusal::invalid(format!("{key}: {v} is not a number from 0 up")))
+        })
+        .collect()
+}
 
 /// `buy_plan = ID`: `spec`, `start_at`; `as` names the plan (PLAN-2).
-#[expect(dead_code, reason = "read when plans arrive")]
 pub(crate) struct BuyPlan {
     spec: String,
     start_at: Option<Parsed<Timestamp>>,
@@ -25,8 +52,11 @@ impl FromArgs for BuyPlan {
 }
 
 impl Action for BuyPlan {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("buy_plan"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        let start_at = self.start_at.clone().transpose()?;
+        let plan = sim.engine.buy_plan(&account, &self.spec, start_at, None)?;
+        Ok(plan_object(account, plan.id))
     }
 }
 
@@ -40,12 +70,15 @@ impl FromArgs for RefundPlan {
 }
 
 impl Action for RefundPlan {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("refund_plan"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, plan) = plan_of(sim, subject)?;
+        sim.engine.refund_plan(&account, plan, None)?;
+        Ok(None)
     }
 }
 
-/// `renew_plan = PLAN` (PLAN-13).
+/// `renew_plan = PLAN` (PLAN-13); `as` names the successor (an addition to the contract's
+/// arguments: without it, the successor could not be checked).
 pub(crate) struct RenewPlan;
 
 impl FromArgs for RenewPlan {
@@ -55,13 +88,14 @@ impl FromArgs for RenewPlan {
 }
 
 impl Action for RenewPlan {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("renew_plan"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, plan) = plan_of(sim, subject)?;
+        let successor = sim.engine.renew_plan(&account, plan, None)?;
+        Ok(plan_object(account, successor.id))
     }
 }
 
 /// `set_usage_alert = ID`: `product`, and one or more of `percent_used`, `remaining` (PLAN-7).
-#[expect(dead_code, reason = "read when plans arrive")]
 pub(crate) struct SetUsageAlert {
     product: String,
     percent_used: Vec<i64>,
@@ -85,13 +119,17 @@ impl FromArgs for SetUsageAlert {
 }
 
 impl Action for SetUsageAlert {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("set_usage_alert"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        let percent_used = unsigned::<u32>("percent_used", &self.percent_used)?;
+        let remaining = unsigned::<u64>("remaining", &self.remaining)?;
+        sim.engine
+            .set_usage_alert(&account, &self.product, percent_used, remaining, None)?;
+        Ok(None)
     }
 }
 
 /// `set_plan_auto_renew = ID`: `product`, `spec`, `threshold`, `enabled` (PLAN-9).
-#[expect(dead_code, reason = "read when plans arrive")]
 pub(crate) struct SetPlanAutoRenew {
     product: String,
     spec: Option<String>,
@@ -112,7 +150,33 @@ impl FromArgs for SetPlanAutoRenew {
 }
 
 impl Action for SetPlanAutoRenew {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("set_plan_auto_renew"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        let threshold = self
+            .threshold
+            .map(|t| unsigned::<u64>("threshold", &[t]).map(|v| v[0]))
+            .transpose()?;
+        match (&self.spec, threshold) {
+            (Some(spec), Some(threshold)) => sim.engine.set_plan_auto_renew(
+                &account,
+                &self.product,
+                spec,
+                threshold,
+                self.enabled,
+                None,
+            )?,
+            // Off, without saying what was on: the saved spec and threshold stay.
+            _ if !self.enabled => {
+                sim.engine
+                    .disable_plan_auto_renew(&account, &self.product, None)?
+            }
+            _ => {
+                return Err(Refusal::invalid(
+                    "give `spec` and `threshold` to switch repurchase on",
+                )
+                .into());
+            }
+        };
+        Ok(None)
     }
 }

@@ -1,18 +1,47 @@
 //! Metered usage and pay-as-you-go (USE, PAYG, PLAN-10): `activate_payg`, `usage`, `reserve`,
-//! `commit`, `release`. Parsed now; they run when usage arrives in the engine.
+//! `commit`, `release`.
 
-use super::{Action, FromArgs, not_supported};
+use super::{Action, FromArgs};
 use crate::args::{Args, Parsed};
 use crate::scenario::ParseError;
-use crate::sim::{Fault, Object, Sim};
+use crate::sim::{Fault, Object, ObjectKind, Sim};
+use tenure_core::ids::{AccountId, ReservationId};
 use tenure_core::span::parse_instant;
-use tenure_core::{Refusal, Span, Timestamp};
+use tenure_core::usage::UsageEvent;
+use tenure_core::{ErrorCode, Refusal, Span, Timestamp};
+use tenure_engine::IncomingEvent;
+use tenure_engine::views::UsageResultView;
 
 /// How long a reservation holds when `timeout` is not given (PLAN-10).
 const RESERVE_TIMEOUT_DEFAULT: &str = "5m";
 
+/// A quantity an action sends: an integer from 0 up; a negative one is `invalid_input`.
+fn quantity(q: i64) -> Result<u64, Refusal> {
+    u64::try_from(q).map_err(|_| Refusal::invalid(format!("quantity {q} is negative")))
+}
+
+/// What the engine answered for one event: its status (`applied`, `duplicate`), or the refusal.
+fn outcome(result: UsageResultView) -> Result<String, Fault> {
+    if result.status != "refused" {
+        return Ok(result.status);
+    }
+    let code = result.code.as_deref().unwrap_or_default();
+    let code = ErrorCode::parse(code).ok_or_else(|| {
+        Fault::Broken(format!(
+            "the engine refused an event with an unknown code {code:?}"
+        ))
+    })?;
+    Err(Refusal::new(code, result.detail.unwrap_or_default()).into())
+}
+
+/// The reservation an alias names, as the engine knows it.
+fn reservation_of(sim: &Sim, name: &str) -> Result<(AccountId, ReservationId), Fault> {
+    let object = sim.object(name, ObjectKind::Reservation)?;
+    let id = ReservationId::parse(&object.id)?;
+    Ok((object.account, id))
+}
+
 /// `activate_payg = ID`: `product` (PAYG-1).
-#[expect(dead_code, reason = "read when pay-as-you-go arrives")]
 pub(crate) struct ActivatePayg {
     product: String,
 }
@@ -27,8 +56,10 @@ impl FromArgs for ActivatePayg {
 }
 
 impl Action for ActivatePayg {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("activate_payg"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        sim.engine.activate_payg(&account, &self.product, None)?;
+        Ok(None)
     }
 }
 
@@ -40,6 +71,15 @@ pub(crate) enum At {
 }
 
 impl At {
+    /// The instant it names, `now` being the sandbox clock's and calendar spans counted in
+    /// `zone`.
+    fn resolve(self, now: Timestamp, zone: &tenure_core::TimeZone) -> Result<Timestamp, Refusal> {
+        match self {
+            At::Instant(at) => Ok(at),
+            At::Ago(span) => span.sub_from(now, zone),
+        }
+    }
+
     fn parse(text: &str) -> Parsed<At> {
         if text.trim_start().starts_with('-') {
             let span = Span::parse(text)?;
@@ -53,8 +93,9 @@ impl At {
     }
 }
 
-/// `usage = ID`: `meter`, `quantity`, `id`, `at`, `expect_result` (USE-1).
-#[expect(dead_code, reason = "read when usage arrives")]
+/// `usage = ID`: `meter`, `quantity`, `id`, `at`, `expect_result` (USE-1). Without
+/// `expect_result`, applied and duplicate are both success; a refused event fails the step with
+/// its code, which `expect_error` can expect.
 pub(crate) struct Usage {
     meter: String,
     quantity: i64,
@@ -79,13 +120,41 @@ impl FromArgs for Usage {
 }
 
 impl Action for Usage {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("usage"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        let at = match &self.at {
+            None => sim.now(),
+            Some(at) => at.clone()?.resolve(sim.now(), sim.zone())?,
+        };
+        let event = UsageEvent {
+            id: match &self.id {
+                Some(id) => id.clone(),
+                None => sim.fresh_event_id(),
+            },
+            meter: self.meter.clone(),
+            quantity: quantity(self.quantity)?,
+            at,
+            dimensions: None,
+        };
+        let results = sim.engine.ingest_usage(vec![IncomingEvent {
+            account: account.to_string(),
+            event,
+        }])?;
+        let [result] = <[UsageResultView; 1]>::try_from(results).map_err(|r| {
+            Fault::Broken(format!("one event was sent, {} results came back", r.len()))
+        })?;
+        let status = outcome(result)?;
+        match &self.expect_result {
+            Some(expected) if *expected != status => Err(Fault::Unexpected {
+                expected: format!("result {expected}"),
+                found: format!("result {status}"),
+            }),
+            _ => Ok(None),
+        }
     }
 }
 
 /// `reserve = ID`: `meter`, `quantity`, `timeout`; `as` names the reservation (PLAN-10).
-#[expect(dead_code, reason = "read when reservations arrive")]
 pub(crate) struct Reserve {
     meter: String,
     quantity: i64,
@@ -107,13 +176,24 @@ impl FromArgs for Reserve {
 }
 
 impl Action for Reserve {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("reserve"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        let reservation = sim.engine.reserve(
+            &account,
+            &self.meter,
+            quantity(self.quantity)?,
+            self.timeout.clone()?,
+            None,
+        )?;
+        Ok(Some(Object {
+            kind: ObjectKind::Reservation,
+            account,
+            id: reservation.id,
+        }))
     }
 }
 
 /// `commit = RESERVATION`: `quantity` (PLAN-10).
-#[expect(dead_code, reason = "read when reservations arrive")]
 pub(crate) struct Commit {
     quantity: i64,
 }
@@ -128,8 +208,13 @@ impl FromArgs for Commit {
 }
 
 impl Action for Commit {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("commit"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, id) = reservation_of(sim, subject)?;
+        let result = sim
+            .engine
+            .commit_reservation(&account, id, quantity(self.quantity)?, None)?;
+        outcome(result)?;
+        Ok(None)
     }
 }
 
@@ -143,7 +228,9 @@ impl FromArgs for Release {
 }
 
 impl Action for Release {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("release"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, id) = reservation_of(sim, subject)?;
+        sim.engine.release_reservation(&account, id, None)?;
+        Ok(None)
     }
 }

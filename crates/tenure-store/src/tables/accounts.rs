@@ -72,6 +72,27 @@ impl Tx<'_> {
         }
     }
 
+    /// Replaces the account's state only if it is still at `version` (optimistic concurrency: a
+    /// process that decided on a cached copy writes only if nobody wrote since). Returns the new
+    /// version, or `None` if the row moved on (or does not exist); then nothing was written and
+    /// the caller reloads with [`Tx::get_account`] and decides again. On PostgreSQL a concurrent
+    /// writer's uncommitted update makes this wait for it, then find the version moved.
+    pub fn update_account_if_version(
+        &mut self,
+        id: &str,
+        state: &str,
+        version: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.writable()?;
+        self.row(
+            "UPDATE accounts SET state = ?, version = version + 1 \
+             WHERE id = ? AND version = ? RETURNING version",
+            args![state, id, version],
+        )?
+        .map(|mut row| row.int())
+        .transpose()
+    }
+
     /// Up to `limit` accounts (at most [`crate::PAGE_ROWS_MAX`], else [`StoreError::LimitTooLarge`]) with ids after `after`, in id
     /// (byte) order: pass the last id of one page to get the next.
     pub fn list_accounts(

@@ -4,7 +4,7 @@
 //! Two clocks meet here and are never mixed: `due_us` is on the engine's (possibly sandbox) clock;
 //! leases are on the wall clock. The store reads neither: callers pass both in.
 
-use crate::sql::{Row, args};
+use crate::sql::{Row, Value, args};
 use crate::{StoreError, Tx};
 
 /// One queued time-driven action. `Default` is there for `..DueRow::default()` when scheduling.
@@ -104,6 +104,30 @@ impl Tx<'_> {
             ],
         )?;
         Ok(inserted == 1)
+    }
+
+    /// Queues many actions with multi-row statements; keys already queued are skipped, as in
+    /// [`Tx::schedule`]. Keys must be distinct within one call (PostgreSQL refuses a statement
+    /// that would touch one row twice). Returns how many were queued.
+    pub fn schedule_many(&mut self, rows: &[DueRow]) -> Result<u64, StoreError> {
+        self.writable()?;
+        let mut args = Vec::with_capacity(rows.len() * 6);
+        for r in rows {
+            args.extend([
+                Value::Text(&r.key),
+                Value::Text(&r.account_id),
+                Value::Int(r.due_us),
+                Value::Text(&r.kind),
+                Value::Text(&r.payload),
+                Value::Int(0),
+            ]);
+        }
+        self.insert_many(
+            "INSERT INTO due_actions (key, account_id, due_us, kind, payload, attempts)",
+            6,
+            " ON CONFLICT (key) DO NOTHING",
+            &args,
+        )
     }
 
     /// Removes a pending action; returns `false` if it is unknown or already done.

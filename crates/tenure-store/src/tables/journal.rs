@@ -1,6 +1,6 @@
 //! `journal_tx` and `journal_entries`: the double-entry ledger (ACC-2), append only.
 
-use crate::sql::{Row, args};
+use crate::sql::{Row, Value, args};
 use crate::{StoreError, Tx, page_limit};
 
 /// One journal transaction of an account with its entries.
@@ -56,6 +56,54 @@ impl Tx<'_> {
                 ],
             )?;
         }
+        Ok(())
+    }
+
+    /// Appends many journal transactions (of one account or several) with multi-row statements;
+    /// the same rules as [`Tx::append_journal`].
+    pub fn append_journals(&mut self, rows: &[JournalRow]) -> Result<(), StoreError> {
+        self.writable()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut args = Vec::with_capacity(rows.len() * 5);
+        for r in rows {
+            args.extend([
+                Value::Text(&r.account_id),
+                Value::Int(r.seq),
+                Value::Int(r.at_us),
+                Value::Text(&r.kind),
+                Value::Text(&r.data),
+            ]);
+        }
+        self.insert_many(
+            "INSERT INTO journal_tx (account_id, seq, at_us, kind, data)",
+            5,
+            "",
+            &args,
+        )?;
+        let mut args = Vec::with_capacity(rows.len() * 2 * 6);
+        let lines: Vec<i64> = (0..rows.iter().map(|r| r.entries.len()).max().unwrap_or(0))
+            .map(|l| l as i64)
+            .collect();
+        for r in rows {
+            for (line, e) in lines.iter().zip(&r.entries) {
+                args.extend([
+                    Value::Text(&r.account_id),
+                    Value::Int(r.seq),
+                    Value::Int(*line),
+                    Value::Text(&e.book),
+                    Value::Text(&e.unit),
+                    Value::Text(&e.amount),
+                ]);
+            }
+        }
+        self.insert_many(
+            "INSERT INTO journal_entries (account_id, seq, line, book, unit, amount)",
+            6,
+            "",
+            &args,
+        )?;
         Ok(())
     }
 

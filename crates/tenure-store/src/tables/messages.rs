@@ -67,6 +67,32 @@ impl Tx<'_> {
         Ok(inserted == 1)
     }
 
+    /// Writes many messages with multi-row statements, skipping those whose (account, audience,
+    /// dedup key) exists; returns how many were written. The same rules as
+    /// [`Tx::insert_message`].
+    pub fn insert_messages(&mut self, rows: &[MessageRow]) -> Result<u64, StoreError> {
+        self.writable()?;
+        let mut args = Vec::with_capacity(rows.len() * 8);
+        for r in rows {
+            args.extend([
+                Value::Text(&r.account_id),
+                Value::Text(&r.audience),
+                Value::Int(r.seq),
+                Value::Text(&r.kind),
+                Value::Text(&r.subject),
+                Value::Int(r.at_us),
+                Value::Text(&r.dedup_key),
+                Value::Text(&r.data),
+            ]);
+        }
+        self.insert_many(
+            &format!("INSERT INTO messages ({COLUMNS})"),
+            8,
+            " ON CONFLICT (account_id, audience, dedup_key) DO NOTHING",
+            &args,
+        )
+    }
+
     /// Up to `limit` messages (at most [`crate::PAGE_ROWS_MAX`], else [`StoreError::LimitTooLarge`]) of an account and audience in
     /// seq order, after `after_seq`, optionally only of one kind and/or subject.
     pub fn list_messages(

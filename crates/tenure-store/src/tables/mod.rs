@@ -8,3 +8,4 @@ pub(crate) mod idempotency;
 pub(crate) mod journal;
 pub(crate) mod messages;
 pub(crate) mod meta;
+pub(crate) mod usage_events;
