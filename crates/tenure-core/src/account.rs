@@ -79,6 +79,8 @@ pub struct Sequences {
     pub plan: u64,
     #[serde(default)]
     pub reservation: u64,
+    #[serde(default)]
+    pub subscription: u64,
 }
 
 /// An unpaid (or partly paid) bill, oldest first. Bills themselves arrive with pay-as-you-go.
@@ -126,6 +128,9 @@ pub struct AccountState {
     /// The overdue episode in progress, if any (OVD-1…5).
     #[serde(default)]
     pub overdue: crate::overdue::OverdueState,
+    /// Every subscription instance, released ones included (SUB-1…10).
+    #[serde(default)]
+    pub subscriptions: Vec<crate::subscription::Subscription>,
 }
 
 /// What a command asks the shell to persist, in one transaction with the new state.
@@ -248,6 +253,7 @@ impl AccountState {
             alerts: Default::default(),
             services: Default::default(),
             overdue: Default::default(),
+            subscriptions: Vec::new(),
         })
     }
 
@@ -667,6 +673,37 @@ impl AccountState {
             }
             DueKind::OverdueRelease { product, epoch } => {
                 self.overdue_release(&mut fx, product, *epoch, now)
+            }
+            DueKind::SubscriptionReminder {
+                sub,
+                expires_at,
+                before,
+            } => self.subscription_reminder(&mut fx, catalog, *sub, *expires_at, *before, now),
+            DueKind::SubscriptionAutoRenew {
+                sub,
+                expires_at,
+                day,
+            } => {
+                self.subscription_auto_renew(&mut fx, catalog, *sub, *expires_at, *day, policy, now)
+            }
+            DueKind::SubscriptionExpiry { sub, expires_at } => {
+                self.subscription_expiry(&mut fx, catalog, *sub, *expires_at, now)
+            }
+            DueKind::SubscriptionGraceEnd { sub, expires_at } => {
+                self.subscription_grace_end(&mut fx, *sub, *expires_at, now)
+            }
+            DueKind::SubscriptionReleaseWarning { sub, expires_at } => {
+                self.subscription_release_warning(&mut fx, *sub, *expires_at, now)
+            }
+            DueKind::SubscriptionRelease { sub, expires_at } => {
+                self.subscription_release(&mut fx, *sub, *expires_at, now)
+            }
+            DueKind::SubscriptionIdleCheck { sub, due_at } => {
+                self.subscription_idle_check(&mut fx, *sub, *due_at, now)
+            }
+            DueKind::SubscriptionPaygDay { sub, day_end } => {
+                self.subscription_payg_day(&mut fx, catalog, *sub, *day_end, policy, now);
+                self.apply_overdue_impacts(&mut fx, catalog, now);
             }
         }
         fx

@@ -2,7 +2,7 @@
 //! time (TIME-4). The key makes scheduling idempotent; the handler that runs one is written so
 //! that running it twice has the effect of running it once.
 
-use crate::ids::{AccountId, CouponId, PlanId, ReservationId};
+use crate::ids::{AccountId, CouponId, PlanId, ReservationId, SubscriptionId};
 use crate::span::Span;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,48 @@ pub enum DueKind {
     OverdueReleaseWarning { product: String, epoch: u32 },
     /// OVD-3: `product`, stopped in the overdue episode `epoch`, is released (final).
     OverdueRelease { product: String, epoch: u32 },
+    /// SUB-2: the `subscription.expiring` reminder `before` the expiry `expires_at`.
+    SubscriptionReminder {
+        sub: SubscriptionId,
+        expires_at: jiff::Timestamp,
+        before: Span,
+    },
+    /// SUB-4: the auto-renewal attempt of local day `day` for the expiry `expires_at`.
+    SubscriptionAutoRenew {
+        sub: SubscriptionId,
+        expires_at: jiff::Timestamp,
+        day: jiff::civil::Date,
+    },
+    /// SUB-6, SUB-7: the instance reaches its expiry `expires_at`.
+    SubscriptionExpiry {
+        sub: SubscriptionId,
+        expires_at: jiff::Timestamp,
+    },
+    /// SUB-6: the grace after the expiry `expires_at` ends; retention begins.
+    SubscriptionGraceEnd {
+        sub: SubscriptionId,
+        expires_at: jiff::Timestamp,
+    },
+    /// SUB-6: `subscription.release_warning` before the release that follows `expires_at`.
+    SubscriptionReleaseWarning {
+        sub: SubscriptionId,
+        expires_at: jiff::Timestamp,
+    },
+    /// SUB-6: the release (final) that follows the expiry `expires_at`.
+    SubscriptionRelease {
+        sub: SubscriptionId,
+        expires_at: jiff::Timestamp,
+    },
+    /// SUB-9: the idle check planned for `due_at` (frozen if idle since long enough).
+    SubscriptionIdleCheck {
+        sub: SubscriptionId,
+        due_at: jiff::Timestamp,
+    },
+    /// SUB-7: the pay-as-you-go day of a converted instance ending at `day_end` is billed.
+    SubscriptionPaygDay {
+        sub: SubscriptionId,
+        day_end: jiff::Timestamp,
+    },
 }
 
 impl DueKind {
@@ -62,6 +104,14 @@ impl DueKind {
             DueKind::OverdueStop { .. } => "overdue_stop",
             DueKind::OverdueReleaseWarning { .. } => "overdue_release_warning",
             DueKind::OverdueRelease { .. } => "overdue_release",
+            DueKind::SubscriptionReminder { .. } => "subscription_reminder",
+            DueKind::SubscriptionAutoRenew { .. } => "subscription_auto_renew",
+            DueKind::SubscriptionExpiry { .. } => "subscription_expiry",
+            DueKind::SubscriptionGraceEnd { .. } => "subscription_grace_end",
+            DueKind::SubscriptionReleaseWarning { .. } => "subscription_release_warning",
+            DueKind::SubscriptionRelease { .. } => "subscription_release",
+            DueKind::SubscriptionIdleCheck { .. } => "subscription_idle_check",
+            DueKind::SubscriptionPaygDay { .. } => "subscription_payg_day",
         }
     }
 }

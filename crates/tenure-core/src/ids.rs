@@ -114,6 +114,11 @@ seq_id!(
     ReservationId,
     "r"
 );
+seq_id!(
+    /// A subscription instance (SUB-1).
+    SubscriptionId,
+    "s"
+);
 
 #[cfg(test)]
 mod tests {

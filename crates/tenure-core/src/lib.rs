@@ -24,4 +24,5 @@ pub mod overdue;
 pub mod payg;
 pub mod plan;
 pub mod reservation;
+pub mod subscription;
 pub mod usage;

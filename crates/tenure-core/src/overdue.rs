@@ -32,11 +32,13 @@
 //! `{"product": …, "scope": "service", "reason": "overdue"}`. A second `service.stopped` would
 //! break "one per product" (OVD-5), and a new kind would break the stable list.
 //!
-//! **Subscriptions** (SUB-*) arrive later. Their hooks here: [`AccountState::products_in_use`]
-//! counts a product with a subscription as used; an instance's impact is its edition's
-//! (`Product::overdue_for(Some(edition))`), stopped and released as `subscription.stopped` /
-//! `subscription.released` with the instance as subject; `AccountState::end_overdue_episode`
-//! restores those stopped for overdue only (never those stopped at expiry).
+//! **Subscriptions** (SUB-*, `crate::subscription`): [`AccountState::products_in_use`] counts a
+//! product with a live (not released) instance as used, so the product takes part in an
+//! episode with the product-level impact above. The edition's impact
+//! (`Product::overdue_for(Some(edition))`) gates subscribe, renew, upgrade and auto-renewal
+//! while overdue ([`AccountState::check_subscription_fee`]). Stopping and releasing single
+//! instances for overdue is not modelled: instances stop and are released by their own expiry
+//! flow (SUB-6), never by an episode.
 
 use crate::account::{AccountState, AccountStatus, Effects};
 use crate::catalog::{Catalog, Overdue, Product};
@@ -124,10 +126,12 @@ impl AccountState {
     }
 
     /// OVD-2: the products the account uses: a plan not ended, pay-as-you-go activated, usage
-    /// taken from plans or rated, usage waiting for its bill, a bill, or an open reservation.
-    /// (Subscriptions will count too.)
+    /// taken from plans or rated, usage waiting for its bill, a bill, an open reservation, or a
+    /// subscription instance not released (SUB-1).
     pub fn products_in_use(&self) -> BTreeSet<String> {
         let mut used = BTreeSet::new();
+        let live = self.subscriptions.iter().filter(|s| s.is_live());
+        used.extend(live.map(|s| s.product.clone()));
         let plans = self.plans.iter().filter(|p| p.end.is_none());
         used.extend(plans.map(|p| p.product.clone()));
         used.extend(self.payg.activated.iter().cloned());
@@ -146,17 +150,22 @@ impl AccountState {
         used
     }
 
-    /// OVD-2: when `product` stops (or stopped) in the current episode, from its impact: the
-    /// recorded stop, or the instant the impact gives. `None` while not overdue, for impacts
-    /// that never stop, and for a product never stopped.
+    /// OVD-2: when `product` stops (or stopped) in the current episode: the instant its impact
+    /// gives (the start of the episode + its delay), or the recorded stop if that is earlier.
+    /// A stop applied late (by a scheduler running behind, or at the first bill run of a
+    /// product first used during the episode) is recorded when it ran, yet usage from the
+    /// impact's instant on is refused before and after that run alike. `None` while not
+    /// overdue, for impacts that never stop, and for a product never stopped.
     fn stop_instant(&self, product: &Product) -> Option<Timestamp> {
-        let state = self.services.get(&product.id);
-        if let Some(at) = state.and_then(|s| s.stopped_at) {
-            return Some(at);
+        let recorded = self.services.get(&product.id).and_then(|s| s.stopped_at);
+        let by_impact = self.overdue_since().and_then(|since| {
+            let delay = product.overdue_for(None).impact.stop_delay()?;
+            Some(delay.add_to(since, &self.time_zone()).unwrap_or(since))
+        });
+        match (recorded, by_impact) {
+            (Some(recorded), Some(by_impact)) => Some(recorded.min(by_impact)),
+            (recorded, by_impact) => recorded.or(by_impact),
         }
-        let since = self.overdue_since()?;
-        let delay = product.overdue_for(None).impact.stop_delay()?;
-        Some(delay.add_to(since, &self.time_zone()).unwrap_or(since))
     }
 
     /// Whether overdue keeps `product` from being used at `now`: stopped or released by its

@@ -116,6 +116,9 @@ impl AccountState {
             .meter(&ev.meter)
             .ok_or_else(|| Refusal::not_found(format!("no meter {:?}", ev.meter)))?;
         self.check_event(ev, late_window, now)?;
+        // SUB-9: a well-formed, timely event on a meter of the product is activity of its
+        // instances, whatever becomes of it (state only: kept when the event is refused).
+        self.note_subscription_activity(&product.id, ev.at);
         self.check_service_available(product, ev.at)?;
         let (takes, overflow) = split(&self.plans, &ev.meter, ev.quantity, ev.at);
         let (payg_quantity, payg_amount) = if overflow > 0 {

@@ -5,14 +5,16 @@ use crate::error::EngineError;
 use crate::views::AccountView;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tenure_core::account::{AccountPolicy, AccountState, Effects};
 use tenure_core::catalog::Catalog;
 use tenure_core::clock::Clock;
 use tenure_core::ids::AccountId;
 use tenure_core::{ErrorCode, Refusal, Timestamp};
-use std::collections::HashSet;
-use tenure_store::{DueRow, EntryRow, IdemRow, JournalRow, MessageRow, Store, Tx, UsageEventRow};
+use tenure_store::{
+    DueRow, EntryRow, IdemRow, JournalRow, MessageRow, Store, SubscriptionRow, Tx, UsageEventRow,
+};
 
 /// Accounts one [`Engine::load_accounts`] transaction writes at most.
 pub const LOAD_ACCOUNTS_PER_TX_MAX: usize = 1_000;
@@ -91,6 +93,7 @@ impl Engine {
                         ));
                     }
                     writes.add_effects(id, fx)?;
+                    writes.add_subscriptions(crate::subscriptions::projection(state));
                 }
                 writes.write(tx)
             })?;
@@ -206,7 +209,10 @@ impl Engine {
     }
 }
 
-fn replay<T: DeserializeOwned>(tx: &mut Tx, idem: Option<&Idem>) -> Result<Option<T>, EngineError> {
+pub(crate) fn replay<T: DeserializeOwned>(
+    tx: &mut Tx,
+    idem: Option<&Idem>,
+) -> Result<Option<T>, EngineError> {
     let Some(idem) = idem else { return Ok(None) };
     match tx.idem_get(&idem.scope, &idem.key)? {
         None => Ok(None),
@@ -223,7 +229,7 @@ fn replay<T: DeserializeOwned>(tx: &mut Tx, idem: Option<&Idem>) -> Result<Optio
     }
 }
 
-fn remember<T: Serialize>(
+pub(crate) fn remember<T: Serialize>(
     tx: &mut Tx,
     idem: Option<&Idem>,
     answer: &T,
@@ -274,6 +280,9 @@ pub(crate) fn persist(
     };
     let mut writes = Writes::default();
     writes.add_effects(account, fx)?;
+    // SUB-8: the account's instances as the renewal listing sees them, in the same transaction
+    // (rows whose projection did not change are not rewritten).
+    writes.add_subscriptions(crate::subscriptions::projection(state));
     writes.write(tx)?;
     Ok(version)
 }
@@ -287,6 +296,8 @@ pub(crate) struct Writes {
     pub(crate) due: Vec<DueRow>,
     due_keys: HashSet<String>,
     pub(crate) usage: Vec<UsageEventRow>,
+    /// SUB-8: projection rows of subscription instances (see `subscriptions.rs`).
+    pub(crate) subscriptions: Vec<SubscriptionRow>,
 }
 
 impl Writes {
@@ -341,6 +352,11 @@ impl Writes {
         Ok(())
     }
 
+    /// Adds projection rows of subscription instances (SUB-8).
+    pub(crate) fn add_subscriptions(&mut self, rows: Vec<SubscriptionRow>) {
+        self.subscriptions.extend(rows);
+    }
+
     /// Takes over another set of rows.
     pub(crate) fn merge(&mut self, other: Writes) {
         self.journal.extend(other.journal);
@@ -351,6 +367,7 @@ impl Writes {
             }
         }
         self.usage.extend(other.usage);
+        self.subscriptions.extend(other.subscriptions);
     }
 
     /// Writes everything gathered, many rows per statement.
@@ -366,6 +383,17 @@ impl Writes {
         }
         if !self.due.is_empty() {
             tx.schedule_many(&self.due)?;
+        }
+        if !self.subscriptions.is_empty() {
+            // One row per instance per statement (PostgreSQL refuses an upsert that touches a
+            // row twice): the last one added for an instance wins.
+            let mut rows: HashMap<(&str, &str), &SubscriptionRow> = HashMap::new();
+            for r in &self.subscriptions {
+                rows.insert((&r.account_id, &r.id), r);
+            }
+            let mut rows: Vec<SubscriptionRow> = rows.into_values().cloned().collect();
+            rows.sort_by(|a, b| (&a.account_id, &a.id).cmp(&(&b.account_id, &b.id)));
+            tx.upsert_subscriptions(&rows)?;
         }
         Ok(())
     }

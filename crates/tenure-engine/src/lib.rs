@@ -7,10 +7,11 @@ mod cache;
 mod clock;
 mod commands;
 mod engine;
+mod error;
 mod plans;
 mod queries;
-mod error;
 mod scheduler;
+mod subscriptions;
 mod usage;
 pub mod views;
 
@@ -19,5 +20,9 @@ pub use clock::SystemClock;
 pub use commands::{CouponExpiry, PAGE_LIMIT_MAX};
 pub use engine::{Engine, Idem, LOAD_ACCOUNTS_PER_TX_MAX};
 pub use error::EngineError;
+pub use scheduler::{
+    AdvanceReport, DUE_ADVANCE_CLAIM_MAX, DUE_CLAIM_BATCH_MAX, PG_DUE_WORKERS_MAX, SANDBOX_NOW_KEY,
+    Scheduler,
+};
+pub use subscriptions::{EXPIRES_WITHIN_DAYS_MAX, RenewItem, RenewalQuery, SUB_BATCH_ITEMS_MAX};
 pub use usage::{IncomingEvent, PG_INGEST_WORKERS_MAX, USAGE_BATCH_EVENTS_MAX};
-pub use scheduler::{AdvanceReport, SANDBOX_NOW_KEY, Scheduler};

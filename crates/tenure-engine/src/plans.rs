@@ -151,9 +151,9 @@ impl Engine {
         idem: Option<&Idem>,
     ) -> Result<AccountView, EngineError> {
         let product = self.product(product)?;
-        let spec = product
-            .plan(spec)
-            .ok_or_else(|| Refusal::not_found(format!("no plan spec {spec:?} in {}", product.id)))?;
+        let spec = product.plan(spec).ok_or_else(|| {
+            Refusal::not_found(format!("no plan spec {spec:?} in {}", product.id))
+        })?;
         let catalog_version = self.catalog_version;
         self.mutate(account, idem, |s, now| {
             let fx =
@@ -267,13 +267,16 @@ impl Engine {
         let mut days = Vec::new();
         for (key, day) in &state.usage_stats {
             let mut parts = key.splitn(3, '|');
-            let (Some(date), Some(product), Some(meter)) = (parts.next(), parts.next(), parts.next())
+            let (Some(date), Some(product), Some(meter)) =
+                (parts.next(), parts.next(), parts.next())
             else {
-                return Err(EngineError::Corrupt(format!("usage statistics key {key:?}")));
+                return Err(EngineError::Corrupt(format!(
+                    "usage statistics key {key:?}"
+                )));
             };
-            let d: jiff::civil::Date = date
-                .parse()
-                .map_err(|e| EngineError::Corrupt(format!("usage statistics date {date:?}: {e}")))?;
+            let d: jiff::civil::Date = date.parse().map_err(|e| {
+                EngineError::Corrupt(format!("usage statistics date {date:?}: {e}"))
+            })?;
             if from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t) {
                 continue;
             }

@@ -127,23 +127,24 @@ impl Engine {
         groups.sort_by(|a, b| a.account.cmp(&b.account));
         let groups = &*groups;
         let mut committed = Vec::new();
-        let answered = self
-            .store
-            .write(|tx| -> Result<Vec<(usize, UsageResultView)>, EngineError> {
-                // A retried attempt starts afresh; states taken from the cache by a failed
-                // attempt are gone and reload from the database.
-                committed.clear();
-                let known = lookup(tx, events, groups.iter().flat_map(|g| &g.events))?;
-                let mut writes = Writes::default();
-                let mut answered = Vec::with_capacity(events.len());
-                for g in groups {
-                    let done = self.ingest_group(tx, events, g, Some(&known), now, &mut writes)?;
-                    answered.extend(done.results);
-                    committed.extend(done.committed);
-                }
-                writes.write(tx)?;
-                Ok(answered)
-            })?;
+        let answered =
+            self.store
+                .write(|tx| -> Result<Vec<(usize, UsageResultView)>, EngineError> {
+                    // A retried attempt starts afresh; states taken from the cache by a failed
+                    // attempt are gone and reload from the database.
+                    committed.clear();
+                    let known = lookup(tx, events, groups.iter().flat_map(|g| &g.events))?;
+                    let mut writes = Writes::default();
+                    let mut answered = Vec::with_capacity(events.len());
+                    for g in groups {
+                        let done =
+                            self.ingest_group(tx, events, g, Some(&known), now, &mut writes)?;
+                        answered.extend(done.results);
+                        committed.extend(done.committed);
+                    }
+                    writes.write(tx)?;
+                    Ok(answered)
+                })?;
         for (version, state) in committed {
             self.cache.put(version, state);
         }
@@ -231,7 +232,12 @@ impl Engine {
                         let results = group
                             .events
                             .iter()
-                            .map(|&i| (i, UsageResultView::refused(&events[i].event.id, account, &r)))
+                            .map(|&i| {
+                                (
+                                    i,
+                                    UsageResultView::refused(&events[i].event.id, account, &r),
+                                )
+                            })
                             .collect();
                         return Ok(GroupDone {
                             results,

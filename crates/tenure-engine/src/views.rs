@@ -1,6 +1,11 @@
 //! What the engine answers: plain serialisable views, amounts as strings in the currency's minor
 //! unit, instants as RFC 3339 in the account's zone. The HTTP API and `simulate` show these.
 
+mod subscriptions;
+pub use subscriptions::{
+    ItemResultView, RenewResultView, RenewalQuoteView, SubscriptionView, UnsubscribeView,
+};
+
 use serde::{Deserialize, Serialize};
 use tenure_core::account::{AccountState, AccountStatus};
 use tenure_core::catalog::PlanKind;

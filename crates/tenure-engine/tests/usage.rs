@@ -63,7 +63,11 @@ fn event(account: &str, id: &str, meter: &str, quantity: u64, at: Timestamp) -> 
 }
 
 /// An account with 100.00 and one sms-cn-1k plan (45.00): cash 55.00.
-fn acme_with_plan() -> (Engine, Arc<SandboxClock>, tenure_store::testing::TestDatabase) {
+fn acme_with_plan() -> (
+    Engine,
+    Arc<SandboxClock>,
+    tenure_store::testing::TestDatabase,
+) {
     let db = tenure_store::testing::fresh_database();
     let clock = Arc::new(SandboxClock::new(start()));
     let e = engine_on(db.open(), clock.clone());
@@ -88,7 +92,10 @@ fn plan_5_payg_2_sms_overflow_is_billed_at_the_end_of_the_hour() {
     assert_eq!(r[0].payg_quantity, Some(200));
     assert_eq!(r[0].payg_amount.as_deref(), Some("9"));
     let plan = e.plan(&acme(), tenure_core::ids::PlanId(1)).unwrap();
-    assert_eq!((plan.consumed, plan.remaining, plan.status.as_str()), (1000, 0, "exhausted"));
+    assert_eq!(
+        (plan.consumed, plan.remaining, plan.status.as_str()),
+        (1000, 0, "exhausted")
+    );
     // Not billed before the cycle closes.
     assert_eq!(e.account(&acme()).unwrap().cash, "55.00");
     let to = Span::hours(1)
@@ -100,13 +107,20 @@ fn plan_5_payg_2_sms_overflow_is_billed_at_the_end_of_the_hour() {
     let bills = e.bills(&acme(), None, 10).unwrap();
     assert_eq!(bills.items.len(), 1);
     assert_eq!(
-        (bills.items[0].total.as_str(), bills.items[0].lines[0].quantity),
+        (
+            bills.items[0].total.as_str(),
+            bills.items[0].lines[0].quantity
+        ),
         ("9.00", 200)
     );
     let stats = e.usage_stats(&acme(), None, None).unwrap();
     assert_eq!(stats.len(), 1);
     assert_eq!(
-        (stats[0].from_plans, stats[0].payg_quantity, stats[0].refused),
+        (
+            stats[0].from_plans,
+            stats[0].payg_quantity,
+            stats[0].refused
+        ),
         (1000, 200, 0)
     );
     assert!(e.verify_books(&acme()).unwrap());
@@ -119,7 +133,13 @@ fn use_1_a_duplicate_answers_the_first_result_and_changes_nothing_even_after_res
     let first = e
         .ingest_usage(vec![
             event("acme", "e1", "sms.cn", 10, now),
-            event("acme", "late", "sms.cn", 10, now - jiff::SignedDuration::from_hours(49)),
+            event(
+                "acme",
+                "late",
+                "sms.cn",
+                10,
+                now - jiff::SignedDuration::from_hours(49),
+            ),
         ])
         .unwrap();
     assert_eq!(first[0].status, "applied");
@@ -143,15 +163,27 @@ fn use_1_a_duplicate_answers_the_first_result_and_changes_nothing_even_after_res
     assert_eq!(again[1].status, "duplicate");
     assert_eq!(again[1].code.as_deref(), Some("late_event"));
     assert_eq!(again[2].status, "applied");
-    assert_eq!((again[3].status.as_str(), again[3].takes.as_ref().unwrap()[0].quantity), ("duplicate", 5));
-    assert_eq!(e.plans(&acme()).unwrap()[0].consumed, before[0].consumed + 5);
+    assert_eq!(
+        (
+            again[3].status.as_str(),
+            again[3].takes.as_ref().unwrap()[0].quantity
+        ),
+        ("duplicate", 5)
+    );
+    assert_eq!(
+        e.plans(&acme()).unwrap()[0].consumed,
+        before[0].consumed + 5
+    );
     let journal_after = e.journal(&acme(), None, 500).unwrap().items.len();
     assert_eq!(journal_after, journal_before + 1);
     // A new engine on the same database (a restart): still duplicates, nothing changes.
     let restarted = engine_on(db.open(), clock.clone());
     let plans = restarted.plans(&acme()).unwrap();
     let r = restarted
-        .ingest_usage(vec![event("acme", "e1", "sms.cn", 1, now), event("acme", "e2", "sms.cn", 1, now)])
+        .ingest_usage(vec![
+            event("acme", "e1", "sms.cn", 1, now),
+            event("acme", "e2", "sms.cn", 1, now),
+        ])
         .unwrap();
     assert!(r.iter().all(|r| r.status == "duplicate"), "{r:?}");
     assert_eq!(r[0].takes, first[0].takes);
@@ -165,10 +197,34 @@ fn use_1_late_and_future_events_are_refused_and_nothing_of_them_applied() {
     let now = clock.now();
     let r = e
         .ingest_usage(vec![
-            event("acme", "late", "sms.cn", 3, now - jiff::SignedDuration::from_hours(48) - jiff::SignedDuration::from_secs(1)),
-            event("acme", "edge", "sms.cn", 3, now - jiff::SignedDuration::from_hours(47)),
-            event("acme", "future", "sms.cn", 3, now + jiff::SignedDuration::from_secs(5 * 60 + 1)),
-            event("acme", "soon", "sms.cn", 3, now + jiff::SignedDuration::from_secs(4 * 60)),
+            event(
+                "acme",
+                "late",
+                "sms.cn",
+                3,
+                now - jiff::SignedDuration::from_hours(48) - jiff::SignedDuration::from_secs(1),
+            ),
+            event(
+                "acme",
+                "edge",
+                "sms.cn",
+                3,
+                now - jiff::SignedDuration::from_hours(47),
+            ),
+            event(
+                "acme",
+                "future",
+                "sms.cn",
+                3,
+                now + jiff::SignedDuration::from_secs(5 * 60 + 1),
+            ),
+            event(
+                "acme",
+                "soon",
+                "sms.cn",
+                3,
+                now + jiff::SignedDuration::from_secs(4 * 60),
+            ),
         ])
         .unwrap();
     let got: Vec<(&str, Option<&str>)> = r
@@ -256,7 +312,15 @@ fn use_2_eight_concurrent_writers_on_one_account_lose_no_update() {
                 let e = engine_on(store, clock);
                 for b in 0..BATCHES {
                     let batch = (0..EVENTS)
-                        .map(|i| event("acme", &format!("w{w}-b{b}-e{i}"), "sms.cn", 1 + (i as u64 % 3), now))
+                        .map(|i| {
+                            event(
+                                "acme",
+                                &format!("w{w}-b{b}-e{i}"),
+                                "sms.cn",
+                                1 + (i as u64 % 3),
+                                now,
+                            )
+                        })
                         .collect();
                     let r = e.ingest_usage(batch).unwrap();
                     assert!(r.iter().all(|r| r.status == "applied"), "{r:?}");
@@ -271,10 +335,7 @@ fn use_2_eight_concurrent_writers_on_one_account_lose_no_update() {
     assert_eq!(plan.consumed, stats[0].from_plans);
     assert_eq!(stats[0].from_plans + stats[0].payg_quantity, sent);
     assert_eq!(plan.consumed, sent.min(1000));
-    let events: i64 = db
-        .open()
-        .read(|tx| tx.count_usage_events("acme"))
-        .unwrap();
+    let events: i64 = db.open().read(|tx| tx.count_usage_events("acme")).unwrap();
     assert_eq!(events as usize, WRITERS * BATCHES * EVENTS);
     assert!(fresh.verify_books(&acme()).unwrap());
 }

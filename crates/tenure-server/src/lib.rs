@@ -1,6 +1,7 @@
 //! Tenure's HTTP API (axum): `/v1` accounts, top-ups, coupons, notices, events, journal, API keys,
-//! plans, usage, reservations, bills, usage statistics, the entitlement check, the catalog and,
-//! in sandbox mode, the clock; `/healthz`, `/metrics`, `/openapi.json`.
+//! plans, usage, reservations, bills, usage statistics, the entitlement check, subscriptions and
+//! renewal management, the catalog and, in sandbox mode, the clock; `/healthz`, `/metrics`,
+//! `/openapi.json`.
 //!
 //! *Boundary:* the HTTP API is a public contract. Requests are parsed here into the engine's
 //! typed arguments (parse, don't validate); every refusal leaves as an RFC 9457 problem whose
@@ -36,6 +37,11 @@ pub use routes::plans::{
     BuyPlanRequest, PlanAutoRenewRequest, PlanListParams, USAGE_ALERT_THRESHOLDS_MAX,
     UsageAlertRequest,
 };
+pub use routes::subscriptions::{
+    CoTermDayInput, EXPIRES_WITHIN_DAYS, RenewBatchRequest, RenewBatchResponse, RenewItemRequest,
+    RenewalListParams, RenewalQuoteParams, RenewalSettingsRequest, RenewalSettingsResponse,
+    SUB_BATCH_ITEMS_MAX, SubscribeRequest, SubscriptionListParams, SubscriptionRef, UpgradeRequest,
+};
 pub use routes::system::{AdvanceRequest, CatalogView, ClockView, Health};
 pub use routes::usage::{
     BillListParams, CommitRequest, DIMENSIONS_BYTES_MAX, PaygActivationRequest,
@@ -46,7 +52,7 @@ pub use routes::usage::{
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing::{get, post, put};
-use routes::{accounts, plans, system, usage};
+use routes::{accounts, plans, subscriptions, system, usage};
 use state::App;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -156,6 +162,35 @@ pub fn router(engine: Arc<Engine>, config: ServerConfig) -> Router {
             post(usage::release),
         )
         .route("/v1/accounts/{id}/services/{product}", get(usage::service))
+        .route(
+            "/v1/accounts/{id}/subscriptions",
+            post(subscriptions::subscribe).get(subscriptions::list_subscriptions),
+        )
+        .route(
+            "/v1/accounts/{id}/subscriptions/{sub}",
+            get(subscriptions::get_subscription),
+        )
+        .route(
+            "/v1/accounts/{id}/subscriptions/{sub}/renewal-quote",
+            get(subscriptions::renewal_quote),
+        )
+        .route(
+            "/v1/accounts/{id}/subscriptions/{sub}/unsubscribe",
+            post(subscriptions::unsubscribe),
+        )
+        .route(
+            "/v1/accounts/{id}/subscriptions/{sub}/continue-trial",
+            post(subscriptions::continue_trial),
+        )
+        .route(
+            "/v1/accounts/{id}/subscriptions/{sub}/upgrade",
+            post(subscriptions::upgrade),
+        )
+        .route(
+            "/v1/renewals",
+            post(subscriptions::renew).get(subscriptions::list_renewals),
+        )
+        .route("/v1/renewals/settings", post(subscriptions::set_renewal))
         .route("/v1/usage", post(usage::ingest))
         .route("/v1/catalog", get(system::catalog))
         .route("/healthz", get(system::healthz))

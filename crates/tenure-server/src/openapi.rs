@@ -3,7 +3,7 @@
 
 use crate::auth::Permission;
 use crate::problem::Problem;
-use crate::routes::{accounts, plans, system, usage};
+use crate::routes::{accounts, plans, subscriptions, system, usage};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -50,6 +50,16 @@ pub const SECURITY_SCHEME: &str = "bearer";
         usage::commit,
         usage::release,
         usage::service,
+        subscriptions::subscribe,
+        subscriptions::list_subscriptions,
+        subscriptions::get_subscription,
+        subscriptions::renewal_quote,
+        subscriptions::unsubscribe,
+        subscriptions::continue_trial,
+        subscriptions::upgrade,
+        subscriptions::renew,
+        subscriptions::set_renewal,
+        subscriptions::list_renewals,
         system::catalog,
         system::clock,
         system::advance,
@@ -66,6 +76,7 @@ pub const SECURITY_SCHEME: &str = "bearer";
         (name = "api-keys", description = "Account-scoped API keys (IAM)"),
         (name = "plans", description = "Prepaid resource plans, usage alerts and repurchase (PLAN)"),
         (name = "usage", description = "Usage events, reservations, pay-as-you-go bills and statistics, entitlement (USE, PAYG, OVD)"),
+        (name = "subscriptions", description = "Subscription instances and renewal management (SUB)"),
         (name = "catalog", description = "The loaded catalog (CAT)"),
         (name = "sandbox", description = "The sandbox clock (TIME-3); only under `tenure serve --sandbox`"),
         (name = "operations", description = "Health, metrics, this document"),

@@ -423,26 +423,8 @@ fn named(key: &str, r: Refusal) -> Refusal {
 pub(crate) fn nearest<'k>(name: &str, candidates: &[&'k str]) -> Option<&'k str> {
     candidates
         .iter()
-        .map(|c| (edit_distance(name, c), *c))
+        .map(|c| (strsim::levenshtein(name, c), *c))
         .min()
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance, for typo hints.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(above + 1)
-                .min(row[j] + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }

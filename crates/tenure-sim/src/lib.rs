@@ -40,7 +40,13 @@
 //!   off and keeps what was saved.
 //! - `expect_usage` without `meter` sums every meter; `expect_bills` sums every bill's `total`
 //!   and what each still owes (`unpaid`).
-//! - "Changes nothing" compares accounts, coupons and plans. A refused event is counted in the
+//! - `renew` and `set_renewal` send their subject, one or a list, to the engine as one batch
+//!   (SUB-3, SUB-8): each item gets its own result, and an item whose alias names no
+//!   subscription is refused `not_found` on its own. A batch the engine refuses whole (a
+//!   duplicate, too many items) fails every item with that code.
+//! - `renewal = "auto"` and `set_renewal` with `mode = "auto"` need their period
+//!   (`auto_period`, `period`); a period with another mode is `invalid_input` too.
+//! - "Changes nothing" compares accounts, coupons, plans and subscriptions. A refused event is counted in the
 //!   usage statistics (`expect_usage refused`), which is the refusal being recorded, not a change.
 //!
 //! *Invariant:* each file runs on its own private in-memory SQLite store, catalog and sandbox

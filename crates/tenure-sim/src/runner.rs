@@ -2,7 +2,7 @@
 
 use crate::scenario::{Scenario, Step};
 use crate::sim::{Fault, Object, Sim};
-use crate::verbs::{Action, Command, Expectation};
+use crate::verbs::{Action, Command, Expectation, Form};
 use tenure_core::ErrorCode;
 
 /// A step that did not hold. Displays as `step N (line L): VERB: expected WHAT, found WHAT`.
@@ -77,14 +77,43 @@ fn run_items<'s>(
     step: &'s Step,
     action: &dyn Action,
 ) -> Result<(), (&'s str, Fault)> {
-    for subject in &step.subjects {
-        let made = run_one(sim, step, action, subject).map_err(|f| (subject.as_str(), f))?;
-        if let (Some(alias), Some(object)) = (&step.alias, made) {
-            sim.bind(alias, object);
+    if takes_list(step) {
+        let results = list_results(sim, step, action);
+        for (subject, result) in step.subjects.iter().zip(results) {
+            result.map_err(|f| (subject.as_str(), f))?;
+        }
+    } else {
+        for subject in &step.subjects {
+            let made = run_one(sim, step, action, subject).map_err(|f| (subject.as_str(), f))?;
+            if let (Some(alias), Some(object)) = (&step.alias, made) {
+                sim.bind(alias, object);
+            }
         }
     }
     let last = step.subjects.last().map_or("", String::as_str);
     sim.run_due().map_err(|f| (last, f))
+}
+
+/// The results of a list step, one per item: an item the verb gave no result for is a fault of
+/// the sandbox, never a silent success.
+fn list_results(sim: &mut Sim, step: &Step, action: &dyn Action) -> Vec<Result<(), Fault>> {
+    let mut results = action.run_list(sim, &step.subjects);
+    let given = results.len();
+    results.truncate(step.subjects.len());
+    results.resize_with(step.subjects.len(), || {
+        Err(Fault::Broken(format!(
+            "{} gave {given} results for {} items",
+            step.verb.name,
+            step.subjects.len()
+        )))
+    });
+    results
+}
+
+/// Whether the step's verb takes a list subject: then its items go to [`Action::run_list`]
+/// together, a single subject as a list of one.
+fn takes_list(step: &Step) -> bool {
+    matches!(step.verb.form, Form::Action { list: true, .. })
 }
 
 /// Runs the action on one subject, after checking that the name `as` gives is free.
@@ -105,11 +134,15 @@ fn run_refused(sim: &mut Sim, step: &Step, action: &dyn Action, code: ErrorCode)
     let expected = || format!("error {code}");
     let broken = |f: Fault| (expected(), f.to_string());
     let before = sim.snapshot().map_err(broken)?;
-    for subject in &step.subjects {
-        match run_one(sim, step, action, subject) {
-            Err(Fault::Refused(r)) if r.code == code => {}
-            Err(other) => return Err((expected(), at_item(step, subject, &other.to_string()))),
-            Ok(_) => return Err((expected(), at_item(step, subject, "success"))),
+    if takes_list(step) {
+        let results = list_results(sim, step, action);
+        for (subject, result) in step.subjects.iter().zip(results) {
+            refused_with(step, subject, result, code)?;
+        }
+    } else {
+        for subject in &step.subjects {
+            let result = run_one(sim, step, action, subject).map(|_| ());
+            refused_with(step, subject, result, code)?;
         }
     }
     let after = sim.snapshot().map_err(broken)?;
@@ -120,6 +153,16 @@ fn run_refused(sim: &mut Sim, step: &Step, action: &dyn Action, code: ErrorCode)
         ));
     }
     Ok(())
+}
+
+/// One item of an `expect_error` step: it must have been refused with `code`.
+fn refused_with(step: &Step, subject: &str, result: Result<(), Fault>, code: ErrorCode) -> Verdict {
+    let expected = || format!("error {code}");
+    match result {
+        Err(Fault::Refused(r)) if r.code == code => Ok(()),
+        Err(other) => Err((expected(), at_item(step, subject, &other.to_string()))),
+        Ok(()) => Err((expected(), at_item(step, subject, "success"))),
+    }
 }
 
 /// Names the item of a list subject that a finding is about.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tenure_core::clock::{Clock, SandboxClock};
 use tenure_core::ids::AccountId;
 use tenure_core::{ErrorCode, Refusal, TimeZone, Timestamp, catalog};
-use tenure_engine::views::{AccountView, CouponView, PlanView};
+use tenure_engine::views::{AccountView, CouponView, PlanView, SubscriptionView};
 use tenure_engine::{Engine, EngineError, Scheduler};
 use tenure_store::Store;
 
@@ -66,7 +66,6 @@ impl From<EngineError> for Fault {
 }
 
 /// What an alias can name.
-#[expect(dead_code, reason = "subscriptions are made by later verbs")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjectKind {
     Coupon,
@@ -105,7 +104,16 @@ pub(crate) enum Subject {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Snapshot {
     now: Timestamp,
-    accounts: Vec<(AccountView, Vec<CouponView>, Vec<PlanView>)>,
+    accounts: Vec<AccountSnapshot>,
+}
+
+/// One account as a snapshot sees it.
+#[derive(Debug, Clone, PartialEq)]
+struct AccountSnapshot {
+    account: AccountView,
+    coupons: Vec<CouponView>,
+    plans: Vec<PlanView>,
+    subscriptions: Vec<SubscriptionView>,
 }
 
 /// One file's sandbox.
@@ -248,8 +256,8 @@ impl Sim {
         self.aliases.insert(name.to_string(), object);
     }
 
-    /// The observable state of every account (balances, coupons, plans), for "a refused step
-    /// changes nothing".
+    /// The observable state of every account (balances, coupons, plans, subscriptions), for "a
+    /// refused step changes nothing".
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Fault> {
         let mut accounts = Vec::new();
         let mut after: Option<String> = None;
@@ -259,9 +267,12 @@ impl Sim {
                 .list_accounts(after.as_deref(), tenure_engine::PAGE_LIMIT_MAX)?;
             for view in page.items {
                 let id = AccountId::parse(&view.id)?;
-                let coupons = self.engine.coupons(&id)?;
-                let plans = self.engine.plans(&id)?;
-                accounts.push((view, coupons, plans));
+                accounts.push(AccountSnapshot {
+                    coupons: self.engine.coupons(&id)?,
+                    plans: self.engine.plans(&id)?,
+                    subscriptions: self.engine.subscriptions(&id)?,
+                    account: view,
+                });
             }
             match page.next {
                 Some(next) => after = Some(next),

@@ -203,7 +203,7 @@ cash = "999.00"
 }
 
 #[test]
-fn a_verb_of_a_later_release_is_parsed_and_fails_as_not_supported() {
+fn a_refused_subscribe_stops_the_file_with_its_code() {
     let (code, out) = one(&file(
         r#"
 [[step]]
@@ -215,32 +215,54 @@ product = "phone"
 edition = "phone-std"
 term = "1 month"
 as = "s1"
+
+[[step]]
+expect_subscription = "s1"
+status = "active"
 "#,
     ));
     assert_eq!(
         out,
-        "s.toml: step 2 (line 9): subscribe: expected success, found not_supported (subscribe is not supported yet)\n\
+        "s.toml: step 2 (line 9): subscribe: expected success, found insufficient_funds (99.00 CNY cannot be covered: 99.00 short)\n\
          0 passed, 1 failed\n"
     );
     assert_eq!(code, EXIT_FAILED);
 }
 
 #[test]
-fn a_later_expectation_verb_reports_what_it_expected() {
+fn expect_subscription_reports_every_key_that_does_not_hold() {
     let (code, out) = one(&file(
         r#"
 [[step]]
 open_account = "acme"
 
 [[step]]
+top_up = "acme"
+amount = "99.00"
+
+[[step]]
+subscribe = "acme"
+product = "phone"
+edition = "phone-std"
+term = "1 month"
+as = "s1"
+
+[[step]]
 expect_subscription = "s1"
+status = "grace"
+renewal = "auto"
+expires_at = "2026-04-01T09:00:00+08:00"
+paid = "990.00"
+
+[[step]]
+expect_subscription = "nobody"
 status = "active"
-paid = "99.00"
 "#,
     ));
     assert_eq!(
         out,
-        "s.toml: step 2 (line 9): expect_subscription: expected status active and paid 99.00, found not_supported (expect_subscription is not supported yet)\n\
+        "s.toml: step 4 (line 20): expect_subscription: expected status grace and renewal auto and paid 990.00, found status active and renewal manual and paid 99.00\n\
+         s.toml: step 5 (line 27): expect_subscription: expected status active, found not_found (no subscription is named \"nobody\")\n\
          0 passed, 1 failed\n"
     );
     assert_eq!(code, EXIT_FAILED);
@@ -292,7 +314,7 @@ fn expect_error_on_a_list_holds_when_every_item_is_refused_with_that_code() {
 [[step]]
 renew = ["a", "b"]
 term = "1 month"
-expect_error = "not_supported"
+expect_error = "not_found"
 
 [[step]]
 set_renewal = ["a", "b"]
@@ -302,7 +324,7 @@ period = "1 month"
     ));
     assert_eq!(
         out,
-        "s.toml: step 2 (line 11): set_renewal: expected success, found not_supported (set_renewal is not supported yet) for \"a\"\n\
+        "s.toml: step 2 (line 11): set_renewal: expected success, found not_found (no subscription is named \"a\") for \"a\"\n\
          0 passed, 1 failed\n"
     );
     assert_eq!(code, EXIT_FAILED);
@@ -532,7 +554,8 @@ fn examples_all_pass() {
     assert_eq!(code, EXIT_PASSED);
 }
 
-/// Every rule of the ACC, CAT, TIME, PLAN, USE, PAYG and OVD families is named by some example.
+/// Every rule of the ACC, CAT, TIME, PLAN, USE, PAYG, OVD and SUB families is named by some
+/// example.
 #[test]
 fn examples_cover_every_rule_so_far() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios");
@@ -553,24 +576,19 @@ fn examples_cover_every_rule_so_far() {
         .chain((1..=13).map(|n| format!("PLAN-{n}")))
         .chain((1..=2).map(|n| format!("USE-{n}")))
         .chain((1..=4).map(|n| format!("PAYG-{n}")))
-        .chain((1..=5).map(|n| format!("OVD-{n}")));
+        .chain((1..=5).map(|n| format!("OVD-{n}")))
+        .chain((1..=10).map(|n| format!("SUB-{n}")));
     for rule in wanted {
         assert!(named.contains(&rule), "no example scenario names {rule}");
     }
 }
 
-/// Scenarios waiting for later verbs (copied from `shared/scenarios/`) parse already.
+/// The shared scenario of `shared/scenarios/` runs as it was written.
 #[test]
-fn pending_scenarios_parse() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios/pending");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("examples/scenarios/pending exists") {
-        let path = entry.expect("a folder entry").path();
-        let text = std::fs::read_to_string(&path).expect("readable");
-        if let Err(errors) = tenure_sim::parse(&text) {
-            panic!("{}: {errors:?}", path.display());
-        }
-        seen += 1;
-    }
-    assert!(seen >= 1);
+fn the_shared_phone_scenario_passes() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/scenarios/phone_manual_renewal.toml");
+    let (code, out) = run_in(Path::new("/nowhere"), &[path]);
+    assert_eq!(out, "1 passed, 0 failed\n");
+    assert_eq!(code, EXIT_PASSED);
 }

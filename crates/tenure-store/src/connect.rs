@@ -33,6 +33,13 @@ pub(crate) const SQLITE_SYNCHRONOUS: &str = "FULL";
 /// batch re-reads pages from the OS. Allocated as pages are touched, so idle readers cost little.
 pub(crate) const SQLITE_CACHE_KIB: i64 = 64 * 1024;
 
+/// WAL pages after which a commit copies the WAL back into the database file (SQLite's default
+/// is 1,000). Usage batches rewrite the same account rows and index pages over and over; a
+/// checkpoint copies each page once however often it was rewritten since the last one, so a
+/// larger WAL between checkpoints copies far fewer pages (measured: checkpoints took a sixth of
+/// the usage path's time at the default). The WAL grows to about this many pages × 4 KiB.
+pub(crate) const SQLITE_WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
 /// Connections one SQLite file store pools (readers run in parallel under WAL; writers queue).
 pub(crate) const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
 
@@ -150,6 +157,7 @@ pub(crate) fn sqlite_init(conn: &mut rusqlite::Connection) -> Result<(), rusqlit
     conn.pragma_update(None, "synchronous", SQLITE_SYNCHRONOUS)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "cache_size", -SQLITE_CACHE_KIB)?;
+    conn.pragma_update(None, "wal_autocheckpoint", SQLITE_WAL_AUTOCHECKPOINT_PAGES)?;
     conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENTS_CACHED_MAX);
     Ok(())
 }

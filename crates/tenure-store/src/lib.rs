@@ -44,9 +44,11 @@ pub use error::StoreError;
 pub use tables::accounts::AccountRow;
 pub use tables::api_keys::{ApiKeyRow, SECRET_RANDOM_BYTES, hash_key, new_secret};
 pub use tables::due::{DueRow, DueRunRow, DueRunSummary};
+pub use tables::due_batch::CLAIM_HERE_ROWS_MAX;
 pub use tables::idempotency::IdemRow;
 pub use tables::journal::{EntryRow, JournalRow};
 pub use tables::messages::MessageRow;
+pub use tables::subscriptions::{SubscriptionCursor, SubscriptionQuery, SubscriptionRow};
 pub use tables::usage_events::UsageEventRow;
 pub use tx::Tx;
 

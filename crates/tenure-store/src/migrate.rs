@@ -31,6 +31,11 @@ const SQLITE: &[Migration] = &[
         name: "usage_events",
         sql: include_str!("../migrations/sqlite/0002_usage_events.sql"),
     },
+    Migration {
+        version: 3,
+        name: "subscriptions",
+        sql: include_str!("../migrations/sqlite/0003_subscriptions.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -43,6 +48,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "usage_events",
         sql: include_str!("../migrations/postgres/0002_usage_events.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "subscriptions",
+        sql: include_str!("../migrations/postgres/0003_subscriptions.sql"),
     },
 ];
 

@@ -139,7 +139,10 @@ impl<'c> Tx<'c> {
         tail: &str,
         args: &[Value<'_>],
     ) -> Result<u64, StoreError> {
-        assert!(columns > 0 && args.len() % columns == 0, "whole rows only");
+        assert!(
+            columns > 0 && args.len().is_multiple_of(columns),
+            "whole rows only"
+        );
         let mut inserted = 0;
         for (sql_rows, chunk) in chunks(args, columns) {
             let sql = format!("{head} VALUES {}{tail}", tuples(sql_rows, columns));
@@ -157,12 +160,20 @@ impl<'c> Tx<'c> {
         columns: usize,
         args: &[Value<'_>],
     ) -> Result<Vec<Row>, StoreError> {
-        assert!(columns > 0 && args.len() % columns == 0, "whole tuples only");
+        assert!(
+            columns > 0 && args.len().is_multiple_of(columns),
+            "whole tuples only"
+        );
         let mut out = Vec::new();
         for (tuples_n, chunk) in chunks(args, columns) {
-            // Row values on the left of IN need a subquery on the right in SQLite; VALUES is one
-            // on both backends.
-            let sql = format!("{select} IN (VALUES {})", tuples(tuples_n, columns));
+            // *Dialect difference:* SQLite takes row values on the left of IN only with a
+            // subquery on the right (VALUES is one). PostgreSQL plans `IN (VALUES …)` as a join
+            // that may scan the whole table, but a list of row constructors as index probes.
+            let list = tuples(tuples_n, columns);
+            let sql = match self.backend() {
+                Backend::Sqlite => format!("{select} IN (VALUES {list})"),
+                Backend::Postgres => format!("{select} IN ({list})"),
+            };
             out.extend(self.rows(&sql, chunk)?);
         }
         Ok(out)

@@ -42,6 +42,8 @@ const PAYG_EVENTS_PERCENT: u64 = 10;
 pub enum BenchCommand {
     /// Usage ingestion throughput (events per second), durable, on SQLite or PostgreSQL.
     Usage(UsageArgs),
+    /// Due-action throughput of subscriptions: a day of a sandbox clock over many instances.
+    Lifecycle(crate::bench_lifecycle::LifecycleArgs),
     /// Replays a JSON-lines file of batches on a sandbox clock (for the crash tests).
     #[command(hide = true)]
     IngestFile {
@@ -83,6 +85,7 @@ pub struct UsageArgs {
 pub fn run(command: BenchCommand) -> ExitCode {
     let result = match command {
         BenchCommand::Usage(args) => usage(args),
+        BenchCommand::Lifecycle(args) => crate::bench_lifecycle::run(args),
         BenchCommand::IngestFile { database, file } => ingest_file(&database, &file),
     };
     match result {
@@ -208,7 +211,10 @@ impl Events {
 }
 
 fn usage(args: UsageArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.accounts > 0 && args.batch > 0, "accounts and batch must be positive");
+    anyhow::ensure!(
+        args.accounts > 0 && args.batch > 0,
+        "accounts and batch must be positive"
+    );
     let _dir;
     let url = match &args.database {
         Some(url) => url.clone(),
@@ -240,7 +246,7 @@ fn usage(args: UsageArgs) -> anyhow::Result<()> {
         "bench usage: {backend}, {} accounts × {} plans, {} events in batches of {}",
         args.accounts, args.plans_per_account, args.events, args.batch
     );
-    let now = clock.now();
+    let now = engine.now();
     let mut built = Vec::with_capacity(args.accounts);
     for n in 0..args.accounts {
         built.push(build_account(
@@ -268,17 +274,15 @@ fn usage(args: UsageArgs) -> anyhow::Result<()> {
         prefix: "e",
     };
     let bar = ProgressBar::new(args.events as u64).with_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut applied = 0usize;
     let mut elapsed = Duration::ZERO;
     let mut left = args.events;
     while left > 0 {
         let size = left.min(args.batch);
-        let batch = events.batch(size, clock.now());
+        let batch = events.batch(size, engine.now());
         let t = Instant::now();
         let results = engine.ingest_usage(batch)?;
         elapsed += t.elapsed();
@@ -294,13 +298,21 @@ fn usage(args: UsageArgs) -> anyhow::Result<()> {
     );
     let seconds = elapsed.as_secs_f64();
     let events_per_s = args.events as f64 / seconds;
-    eprintln!("engine: {} events in {seconds:.2} s: {events_per_s:.0}/s", args.events);
+    eprintln!(
+        "engine: {} events in {seconds:.2} s: {events_per_s:.0}/s",
+        args.events
+    );
 
     // Naive: what a team writes by hand: one transaction per event, the state read and parsed,
     // the deduction, the state and every row written back one event at a time, no cache. On a
     // smaller sample, on the same database.
-    let naive = Engine::new(store, catalog.clone(), tenure_core::catalog::DEMO_TOML, clock.clone())?
-        .with_cache_capacity(0);
+    let naive = Engine::new(
+        store,
+        catalog.clone(),
+        tenure_core::catalog::DEMO_TOML,
+        clock.clone(),
+    )?
+    .with_cache_capacity(0);
     let mut naive_events = Events {
         prefix: "n",
         seq: 0,
@@ -309,9 +321,13 @@ fn usage(args: UsageArgs) -> anyhow::Result<()> {
     };
     let t = Instant::now();
     for _ in 0..args.naive_events {
-        let one = naive_events.batch(1, clock.now());
+        let one = naive_events.batch(1, engine.now());
         let r = naive.ingest_usage(one)?;
-        anyhow::ensure!(r[0].status == "applied", "naive event not applied: {:?}", r[0]);
+        anyhow::ensure!(
+            r[0].status == "applied",
+            "naive event not applied: {:?}",
+            r[0]
+        );
     }
     let naive_per_s = args.naive_events as f64 / t.elapsed().as_secs_f64();
     eprintln!(
@@ -319,7 +335,7 @@ fn usage(args: UsageArgs) -> anyhow::Result<()> {
         args.naive_events
     );
 
-    let core_per_s = core_rate(&catalog, core_states, &args, clock.now());
+    let core_per_s = core_rate(&catalog, core_states, &args, engine.now());
     println!(
         "{}",
         serde_json::json!({
@@ -344,7 +360,12 @@ fn usage(args: UsageArgs) -> anyhow::Result<()> {
 
 /// The pure core alone: the same kind of events applied in memory to the accounts' states
 /// (the whole decision: PLAN-3 split, journal, accrual, statistics), no storage.
-fn core_rate(catalog: &Catalog, mut states: Vec<AccountState>, args: &UsageArgs, now: Timestamp) -> f64 {
+fn core_rate(
+    catalog: &Catalog,
+    mut states: Vec<AccountState>,
+    args: &UsageArgs,
+    now: Timestamp,
+) -> f64 {
     let policy = policy(catalog);
     let late_window = catalog.defaults.late_window;
     let mut events = Events {

@@ -3,8 +3,15 @@
 use std::process::Command;
 
 fn tenure(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenure")).args(args).output().expect("run tenure");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(args)
+        .output()
+        .expect("run tenure");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn repo(path: &str) -> String {
@@ -24,15 +31,27 @@ fn cat_1_catalog_check_reports_file_line_and_field_and_exits_2() {
     let file = dir.path().join("broken.toml");
     let demo = std::fs::read_to_string(repo("catalog/demo.toml")).unwrap();
     // Break one price and add a typo'd key; both must be reported, each with its line.
-    let broken = demo.replacen("price = \"45.00\"", "price = \"-45.00\"", 1).replacen("[catalog]", "[catalog]\nnmae = \"x\"", 1);
+    let broken = demo
+        .replacen("price = \"45.00\"", "price = \"-45.00\"", 1)
+        .replacen("[catalog]", "[catalog]\nnmae = \"x\"", 1);
     std::fs::write(&file, &broken).unwrap();
     let (code, _, stderr) = tenure(&["catalog", "check", file.to_str().unwrap()]);
     assert_eq!(code, 2);
     let name = file.display().to_string();
-    let price_line = broken.lines().position(|l| l.contains("\"-45.00\"")).unwrap() + 1;
+    let price_line = broken
+        .lines()
+        .position(|l| l.contains("\"-45.00\""))
+        .unwrap()
+        + 1;
     let typo_line = broken.lines().position(|l| l.starts_with("nmae")).unwrap() + 1;
-    assert!(stderr.contains(&format!("{name}:{price_line}: ")), "{stderr}");
-    assert!(stderr.contains(&format!("{name}:{typo_line}: ")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{name}:{price_line}: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:{typo_line}: ")),
+        "{stderr}"
+    );
     assert!(stderr.lines().count() >= 2, "{stderr}");
     // A missing file is an error too, not a pass.
     let (code, _, _) = tenure(&["catalog", "check", "/nonexistent/catalog.toml"]);
@@ -43,7 +62,10 @@ fn cat_1_catalog_check_reports_file_line_and_field_and_exits_2() {
 fn version_prints_the_crate_version() {
     let (code, stdout, _) = tenure(&["--version"]);
     assert_eq!(code, 0);
-    assert_eq!(stdout.trim(), format!("tenure {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout.trim(),
+        format!("tenure {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -57,6 +79,12 @@ fn simulate_exits_nonzero_on_a_failing_scenario() {
     .unwrap();
     let (code, stdout, _) = tenure(&["simulate", file.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.trim_end().ends_with("0 passed, 1 failed"), "{stdout}");
-    assert!(stdout.contains("line 14"), "the failed step names its line: {stdout}");
+    assert!(
+        stdout.trim_end().ends_with("0 passed, 1 failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 14"),
+        "the failed step names its line: {stdout}"
+    );
 }

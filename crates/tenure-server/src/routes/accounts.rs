@@ -189,6 +189,49 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, Problem> {
     }
 }
 
+/// Parses the `after` cursor of a list of per-account sequence ids ("p3", "s7").
+pub(crate) fn id_cursor<Id>(
+    after: Option<&str>,
+    parse: impl Fn(&str) -> Result<Id, tenure_core::Refusal>,
+) -> Result<Option<Id>, Problem> {
+    after
+        .map(|a| {
+            parse(a).map_err(|_| {
+                Problem::invalid(format!(
+                    "after {a:?} is not a cursor: pass the `next` of the previous page"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The items whose sequence id comes after the cursor, `limit` of them, in sequence order, and
+/// the cursor of the next page.
+pub(crate) fn page_by_id<T, Id: Ord + Copy + std::fmt::Display>(
+    items: Vec<T>,
+    id_of: impl Fn(&T) -> Option<Id>,
+    after: Option<Id>,
+    limit: usize,
+) -> tenure_engine::views::Page<T> {
+    let mut numbered: Vec<(Id, T)> = items
+        .into_iter()
+        .filter_map(|item| id_of(&item).map(|id| (id, item)))
+        .filter(|(id, _)| after.is_none_or(|a| *id > a))
+        .collect();
+    numbered.sort_by_key(|(id, _)| *id);
+    let more = numbered.len() > limit;
+    numbered.truncate(limit);
+    let next = if more {
+        numbered.last().map(|(id, _)| id.to_string())
+    } else {
+        None
+    };
+    tenure_engine::views::Page {
+        items: numbered.into_iter().map(|(_, item)| item).collect(),
+        next,
+    }
+}
+
 pub(crate) fn seq_cursor(after: Option<&str>) -> Result<Option<i64>, Problem> {
     after
         .map(|a| {

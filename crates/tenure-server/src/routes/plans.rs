@@ -1,7 +1,7 @@
 //! `/v1/accounts/{id}/plans…`: prepaid resource plans (PLAN-1…13), their usage alerts (PLAN-7)
 //! and repurchase (PLAN-9).
 
-use super::accounts::{account_location, created, field_error, page_limit};
+use super::accounts::{account_location, created, field_error, id_cursor, page_by_id, page_limit};
 use crate::auth::{Caller, Permission};
 use crate::blocking;
 use crate::extract::{AccountItemPath, AccountPath, IdemKey, JsonBody, Params};
@@ -116,41 +116,15 @@ pub(crate) async fn list_plans(
 ) -> Result<Json<Page<PlanView>>, Problem> {
     caller.reach(&id, Permission::BillingRead)?;
     let limit = page_limit(q.limit)?;
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| {
-            PlanId::parse(a).map_err(|_| {
-                Problem::invalid(format!(
-                    "after {a:?} is not a cursor: pass the `next` of the previous page"
-                ))
-            })
-        })
-        .transpose()?;
+    let after = id_cursor(q.after.as_deref(), PlanId::parse)?;
     let engine = app.engine.clone();
     let plans = blocking(move || Ok(engine.plans(&id)?)).await?;
-    Ok(Json(page_of_plans(plans, after, limit)))
-}
-
-/// The plans after the cursor, `limit` of them, in purchase order.
-fn page_of_plans(plans: Vec<PlanView>, after: Option<PlanId>, limit: usize) -> Page<PlanView> {
-    let mut numbered: Vec<(PlanId, PlanView)> = plans
-        .into_iter()
-        .filter_map(|p| PlanId::parse(&p.id).ok().map(|n| (n, p)))
-        .filter(|(n, _)| after.is_none_or(|a| *n > a))
-        .collect();
-    numbered.sort_by_key(|(n, _)| *n);
-    let more = numbered.len() > limit;
-    numbered.truncate(limit);
-    let next = if more {
-        numbered.last().map(|(n, _)| n.to_string())
-    } else {
-        None
-    };
-    Page {
-        items: numbered.into_iter().map(|(_, p)| p).collect(),
-        next,
-    }
+    Ok(Json(page_by_id(
+        plans,
+        |v| PlanId::parse(&v.id).ok(),
+        after,
+        limit,
+    )))
 }
 
 /// One plan with its quota counters (`billing:read`).

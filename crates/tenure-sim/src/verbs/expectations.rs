@@ -1,11 +1,11 @@
 //! Expectation verbs. Each checks only the keys it is given; amounts compare as decimals
 //! ("46.00" == "46"), statuses as strings, instants as instants.
 
-use super::{Expectation, FromArgs, Mismatch, not_supported};
+use super::{Expectation, FromArgs, Mismatch};
 use crate::args::{Amount, Args};
 use crate::scenario::ParseError;
 use crate::sim::{Fault, ObjectKind, Sim, Subject};
-use tenure_core::ids::PlanId;
+use tenure_core::ids::{PlanId, SubscriptionId};
 use tenure_core::message::{Audience, MessageKind};
 use tenure_core::money::parse_decimal;
 use tenure_core::span::parse_instant;
@@ -220,7 +220,6 @@ fn instant_of(shown: &str) -> Result<Timestamp, Fault> {
 }
 
 /// `expect_subscription = SUB`: `status`, `expires_at`, `renewal`, `paid`.
-#[expect(dead_code, reason = "read when subscriptions arrive")]
 pub(crate) struct ExpectSubscription {
     status: Option<String>,
     expires_at: Option<(String, Timestamp)>,
@@ -253,8 +252,35 @@ impl FromArgs for ExpectSubscription {
 }
 
 impl Expectation for ExpectSubscription {
-    fn check(&self, _: &Sim, _: &str) -> Result<Vec<Mismatch>, Fault> {
-        Err(not_supported("expect_subscription"))
+    fn check(&self, sim: &Sim, subject: &str) -> Result<Vec<Mismatch>, Fault> {
+        let object = sim.object(subject, ObjectKind::Subscription)?;
+        let view = sim
+            .engine
+            .subscription(&object.account, SubscriptionId::parse(&object.id)?)?;
+        let mut out = Vec::new();
+        for (key, expected, found) in [
+            ("status", &self.status, &view.status),
+            ("renewal", &self.renewal, &view.renewal),
+        ] {
+            if let Some(expected) = expected
+                && expected != found
+            {
+                out.push(Mismatch::key(key, expected, found));
+            }
+        }
+        if let Some((text, expected)) = &self.expires_at {
+            match view.expires_at.as_deref() {
+                Some(shown) if *expected == instant_of(shown)? => {}
+                Some(shown) => out.push(Mismatch::key("expires_at", text, shown)),
+                None => out.push(Mismatch::key("expires_at", text, "none")),
+            }
+        }
+        if let Some(expected) = &self.paid
+            && expected.value != amount_of(&view.paid)?
+        {
+            out.push(Mismatch::key("paid", &expected.text, &view.paid));
+        }
+        Ok(out)
     }
 }
 

@@ -1,20 +1,109 @@
 //! Subscriptions (SUB): `subscribe`, `renew`, `set_renewal`, `unsubscribe`, `continue_trial`,
-//! `upgrade`. Parsed now; they run when subscriptions arrive in the engine.
+//! `upgrade`.
+//!
+//! `renew` and `set_renewal` take one subject or a list; either way the items go to the engine
+//! as one batch (SUB-3, SUB-8), each with its own result, as a provider's batch call would.
 
-use super::{Action, FromArgs, not_supported};
+use super::{Action, FromArgs};
 use crate::args::{Args, Parsed};
 use crate::scenario::ParseError;
-use crate::sim::{Fault, Object, Sim};
-use tenure_core::{Refusal, Span};
+use crate::sim::{Fault, Object, ObjectKind, Sim};
+use tenure_core::ids::{AccountId, SubscriptionId};
+use tenure_core::subscription::{CoTermDay, RenewalMode};
+use tenure_core::{ErrorCode, Refusal, Span};
+use tenure_engine::views::{ItemResultView, RenewResultView};
+use tenure_engine::{EngineError, RenewItem};
 
 /// The renewal modes, the four tabs of SUB-2.
 const RENEWAL_MODES: [&str; 4] = ["manual", "auto", "payg_after_expiry", "canceled"];
 
-/// The last day a common renewal day may name (SUB-5); `"last"` names the month's end.
-const CO_TERM_DAY_MAX: i64 = 28;
+/// The subscription an alias names, as the engine knows it.
+fn subscription_of(sim: &Sim, name: &str) -> Result<(AccountId, SubscriptionId), Fault> {
+    let object = sim.object(name, ObjectKind::Subscription)?;
+    let id = SubscriptionId::parse(&object.id)?;
+    Ok((object.account, id))
+}
+
+/// A renewal mode from its word and, for `auto`, its period (SUB-2).
+fn renewal_mode(
+    mode: &Parsed<String>,
+    period: &Option<Parsed<Span>>,
+) -> Result<RenewalMode, Fault> {
+    let period = period.clone().transpose()?;
+    Ok(RenewalMode::parse(&mode.clone()?, period)?)
+}
+
+/// The refusal an engine's per-item result carries (`code`, `detail`).
+fn item_refusal(code: Option<&str>, detail: Option<&str>) -> Fault {
+    let detail = detail.unwrap_or("refused").to_string();
+    match code.and_then(ErrorCode::parse) {
+        Some(code) => Fault::Refused(Refusal::new(code, detail)),
+        None => Fault::Broken(format!("an item was refused with code {code:?}: {detail}")),
+    }
+}
+
+/// The instance one subject of a batch names.
+type Instance = (AccountId, SubscriptionId);
+
+/// One result per subject of a list step.
+type ItemResults = Vec<Result<(), Fault>>;
+
+/// Runs a batch command on the subjects of a list step: subjects whose alias names no
+/// subscription are refused `not_found` on their own; the others go to `send` as one batch,
+/// whose answers `refused` reads (the fault of an item refused, or none). A batch refused whole
+/// fails every item it carried.
+fn run_batch<T>(
+    sim: &Sim,
+    subjects: &[String],
+    send: impl FnOnce(&Sim, Vec<Instance>) -> Result<Vec<T>, EngineError>,
+    refused: impl Fn(&T) -> Option<Fault>,
+) -> ItemResults {
+    let mut results: ItemResults = vec![Ok(()); subjects.len()];
+    let mut slots = Vec::new();
+    let mut batch = Vec::new();
+    for (i, subject) in subjects.iter().enumerate() {
+        match subscription_of(sim, subject) {
+            Ok(instance) => {
+                slots.push(i);
+                batch.push(instance);
+            }
+            Err(fault) => results[i] = Err(fault),
+        }
+    }
+    if batch.is_empty() {
+        return results;
+    }
+    let answers = match send(sim, batch) {
+        Ok(answers) if answers.len() == slots.len() => answers,
+        Ok(answers) => {
+            let fault = Fault::Broken(format!(
+                "the engine answered {} results for {} items",
+                answers.len(),
+                slots.len()
+            ));
+            slots.iter().for_each(|&i| results[i] = Err(fault.clone()));
+            return results;
+        }
+        Err(e) => {
+            let fault = Fault::from(e);
+            slots.iter().for_each(|&i| results[i] = Err(fault.clone()));
+            return results;
+        }
+    };
+    for (&i, answer) in slots.iter().zip(&answers) {
+        if let Some(fault) = refused(answer) {
+            results[i] = Err(fault);
+        }
+    }
+    results
+}
+
+/// The same fault for every item (an argument every item shares that does not parse).
+fn all_fail(n: usize, fault: &Fault) -> ItemResults {
+    vec![Err(fault.clone()); n]
+}
 
 /// `subscribe = ID`: `product`, `edition`, `term`, `renewal`, `auto_period`; `as` names it.
-#[expect(dead_code, reason = "read when subscriptions arrive")]
 pub(crate) struct Subscribe {
     product: String,
     edition: String,
@@ -40,20 +129,30 @@ impl FromArgs for Subscribe {
 }
 
 impl Action for Subscribe {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("subscribe"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let account = sim.account(subject)?;
+        let term = self.term.clone().transpose()?;
+        let mode = renewal_mode(&self.renewal, &self.auto_period)?;
+        let view =
+            sim.engine
+                .subscribe(&account, &self.product, &self.edition, term, mode, None)?;
+        Ok(Some(Object {
+            kind: ObjectKind::Subscription,
+            account,
+            id: view.id,
+        }))
     }
 }
 
-/// SUB-5: a common renewal day, 1–28, or the month's last day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CoTermDay {
-    Day(u8),
-    Last,
+/// A common renewal day as the file writes it: 1–28 or `"last"` (SUB-5).
+fn co_term_day(day: Result<i64, String>) -> Parsed<CoTermDay> {
+    match day {
+        Ok(n) => CoTermDay::from_number(n),
+        Err(word) => CoTermDay::parse(&word),
+    }
 }
 
 /// `renew = SUB or [SUB…]`: `term`, `co_term_day` (SUB-3, SUB-5).
-#[expect(dead_code, reason = "read when subscriptions arrive")]
 pub(crate) struct Renew {
     term: Parsed<Span>,
     co_term_day: Option<Parsed<CoTermDay>>,
@@ -62,16 +161,7 @@ pub(crate) struct Renew {
 impl FromArgs for Renew {
     fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
         let term = a.span("term")?;
-        let co_term_day = a.int_or_string("co_term_day")?.map(|day| match day {
-            Ok(d) if (1..=CO_TERM_DAY_MAX).contains(&d) => Ok(CoTermDay::Day(d as u8)),
-            Err(word) if word == "last" => Ok(CoTermDay::Last),
-            Ok(d) => Err(Refusal::invalid(format!(
-                "co_term_day {d} is not a day from 1 to {CO_TERM_DAY_MAX}"
-            ))),
-            Err(word) => Err(Refusal::invalid(format!(
-                "co_term_day {word:?} is neither a day from 1 to {CO_TERM_DAY_MAX} nor \"last\""
-            ))),
-        });
+        let co_term_day = a.int_or_string("co_term_day")?.map(co_term_day);
         Ok(Renew {
             term: a.need("term", term)?,
             co_term_day,
@@ -79,14 +169,43 @@ impl FromArgs for Renew {
     }
 }
 
+impl Renew {
+    fn arguments(&self) -> Result<(Span, Option<CoTermDay>), Fault> {
+        Ok((self.term.clone()?, self.co_term_day.clone().transpose()?))
+    }
+}
+
 impl Action for Renew {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("renew"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let mut results = self.run_list(sim, &[subject.to_string()]);
+        results.pop().unwrap_or(Ok(())).map(|()| None)
+    }
+
+    fn run_list(&self, sim: &mut Sim, subjects: &[String]) -> ItemResults {
+        let (term, co_term_day) = match self.arguments() {
+            Ok(args) => args,
+            Err(fault) => return all_fail(subjects.len(), &fault),
+        };
+        let send = |sim: &Sim, batch: Vec<Instance>| {
+            let items = batch
+                .into_iter()
+                .map(|(account, subscription)| RenewItem {
+                    account,
+                    subscription,
+                    term,
+                    co_term_day,
+                })
+                .collect();
+            sim.engine.renew(items, None)
+        };
+        run_batch(sim, subjects, send, |answer: &RenewResultView| {
+            (answer.status != "renewed")
+                .then(|| item_refusal(answer.code.as_deref(), answer.detail.as_deref()))
+        })
     }
 }
 
 /// `set_renewal = SUB or [SUB…]`: `mode`, `period` (SUB-2, SUB-8).
-#[expect(dead_code, reason = "read when subscriptions arrive")]
 pub(crate) struct SetRenewal {
     mode: Parsed<String>,
     period: Option<Parsed<Span>>,
@@ -103,8 +222,21 @@ impl FromArgs for SetRenewal {
 }
 
 impl Action for SetRenewal {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("set_renewal"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let mut results = self.run_list(sim, &[subject.to_string()]);
+        results.pop().unwrap_or(Ok(())).map(|()| None)
+    }
+
+    fn run_list(&self, sim: &mut Sim, subjects: &[String]) -> ItemResults {
+        let mode = match renewal_mode(&self.mode, &self.period) {
+            Ok(mode) => mode,
+            Err(fault) => return all_fail(subjects.len(), &fault),
+        };
+        let send = |sim: &Sim, batch: Vec<Instance>| sim.engine.set_renewal(batch, mode, None);
+        run_batch(sim, subjects, send, |answer: &ItemResultView| {
+            (answer.status != "updated")
+                .then(|| item_refusal(answer.code.as_deref(), answer.detail.as_deref()))
+        })
     }
 }
 
@@ -118,8 +250,10 @@ impl FromArgs for Unsubscribe {
 }
 
 impl Action for Unsubscribe {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("unsubscribe"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, id) = subscription_of(sim, subject)?;
+        sim.engine.unsubscribe(&account, id, None)?;
+        Ok(None)
     }
 }
 
@@ -133,30 +267,36 @@ impl FromArgs for ContinueTrial {
 }
 
 impl Action for ContinueTrial {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("continue_trial"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, id) = subscription_of(sim, subject)?;
+        sim.engine.continue_trial(&account, id, None)?;
+        Ok(None)
     }
 }
 
 /// `upgrade = SUB`: `edition`, `term` (SUB-9).
-#[expect(dead_code, reason = "read when subscriptions arrive")]
 pub(crate) struct Upgrade {
     edition: String,
-    term: Option<Parsed<Span>>,
+    term: Parsed<Span>,
 }
 
 impl FromArgs for Upgrade {
     fn from_args(a: &mut Args<'_>) -> Result<Self, ParseError> {
         let edition = a.string("edition")?;
+        let term = a.span("term")?;
         Ok(Upgrade {
             edition: a.need("edition", edition)?,
-            term: a.span("term")?,
+            term: a.need("term", term)?,
         })
     }
 }
 
 impl Action for Upgrade {
-    fn run(&self, _: &mut Sim, _: &str) -> Result<Option<Object>, Fault> {
-        Err(not_supported("upgrade"))
+    fn run(&self, sim: &mut Sim, subject: &str) -> Result<Option<Object>, Fault> {
+        let (account, id) = subscription_of(sim, subject)?;
+        let term = self.term.clone()?;
+        sim.engine
+            .upgrade(&account, id, &self.edition, term, None)?;
+        Ok(None)
     }
 }

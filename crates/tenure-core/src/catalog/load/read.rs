@@ -252,7 +252,7 @@ impl<'a> Table<'a> {
 fn unknown_key(name: &str, keys: &[&str]) -> String {
     let nearest = keys
         .iter()
-        .map(|k| (edit_distance(name, k), *k))
+        .map(|k| (strsim::levenshtein(name, k), *k))
         .min()
         .filter(|(d, k)| *d <= 2.max(k.len() / 4));
     match nearest {
@@ -262,22 +262,4 @@ fn unknown_key(name: &str, keys: &[&str]) -> String {
             keys.join(", ")
         ),
     }
-}
-
-/// Levenshtein distance, for typo suggestions on short keys.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(above + 1)
-                .min(row[j] + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
