@@ -8,6 +8,7 @@ mod clock;
 mod commands;
 mod engine;
 mod error;
+mod parallel;
 mod plans;
 mod queries;
 mod scheduler;

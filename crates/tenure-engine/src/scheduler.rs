@@ -20,10 +20,10 @@
 use crate::clock::wall_now_us;
 use crate::engine::{Engine, Writes, no_account};
 use crate::error::EngineError;
+use crate::parallel::per_group;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tenure_core::account::AccountState;
 use tenure_core::due::DueKind;
@@ -209,60 +209,36 @@ impl<'e> Scheduler<'e> {
 
     /// PostgreSQL: one transaction per account, accounts in parallel.
     fn run_per_account(&self, groups: &[Group]) -> Result<ClaimDone, EngineError> {
-        let total = Mutex::new(ClaimDone::default());
-        let failure: Mutex<Option<EngineError>> = Mutex::new(None);
-        let next = AtomicUsize::new(0);
         let owner = self.owner.as_str();
-        let work = || {
-            loop {
-                let g = next.fetch_add(1, Ordering::Relaxed);
-                let Some(group) = groups.get(g) else { break };
-                let mut committed = None;
-                let done = self.engine.store.write(|tx| {
-                    committed = None;
-                    let keys: Vec<&str> = group.actions.iter().map(|a| a.key.as_str()).collect();
-                    let locked = tx.lock_due_many(&keys, owner)?;
-                    let ours: HashSet<&str> = locked.iter().map(String::as_str).collect();
-                    let mut writes = Writes::default();
-                    let done = self.run_group(tx, group, &ours, &mut writes)?;
-                    writes.write(tx)?;
-                    committed = done.committed;
-                    self.finish(
-                        tx,
-                        &done.ran,
-                        &done.released,
-                        self.engine.now().as_microsecond(),
-                    )
-                });
-                match done {
-                    Ok(done) => {
-                        if let Some((version, state)) = committed {
-                            self.engine.cache.put(version, state);
-                        }
-                        let mut total = lock(&total);
-                        total.ran += done.ran;
-                        total.released += done.released;
-                    }
-                    Err(e) => {
-                        lock(&failure).get_or_insert(e);
-                    }
-                }
+        let done = per_group(groups, PG_DUE_WORKERS_MAX, |group| {
+            let mut committed = None;
+            let done = self.engine.store.write(|tx| {
+                committed = None;
+                let keys: Vec<&str> = group.actions.iter().map(|a| a.key.as_str()).collect();
+                let locked = tx.lock_due_many(&keys, owner)?;
+                let ours: HashSet<&str> = locked.iter().map(String::as_str).collect();
+                let mut writes = Writes::default();
+                let done = self.run_group(tx, group, &ours, &mut writes)?;
+                writes.write(tx)?;
+                committed = done.committed;
+                self.finish(
+                    tx,
+                    &done.ran,
+                    &done.released,
+                    self.engine.now().as_microsecond(),
+                )
+            })?;
+            if let Some((version, state)) = committed {
+                self.engine.cache.put(version, state);
             }
-        };
-        let workers = PG_DUE_WORKERS_MAX.min(groups.len());
-        if workers <= 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
+            Ok(done)
+        })?;
+        let mut total = ClaimDone::default();
+        for d in done {
+            total.ran += d.ran;
+            total.released += d.released;
         }
-        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        Ok(total.into_inner().unwrap_or_else(|p| p.into_inner()))
+        Ok(total)
     }
 
     /// Marks what ran done (and audits it), gives back what was released; in the transaction
@@ -478,8 +454,4 @@ fn group(rows: Vec<DueRow>) -> Result<Vec<Group>, EngineError> {
         }
     }
     Ok(groups)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

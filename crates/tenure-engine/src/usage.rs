@@ -21,10 +21,9 @@
 
 use crate::engine::{Engine, Writes};
 use crate::error::EngineError;
+use crate::parallel::per_group;
 use crate::views::UsageResultView;
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tenure_core::account::AccountState;
 use tenure_core::ids::AccountId;
 use tenure_core::usage::{EVENT_ID_LEN_MAX, UsageEvent, UsageOutcome};
@@ -158,48 +157,21 @@ impl Engine {
         groups: &[Group],
         now: Timestamp,
     ) -> Result<Vec<(usize, UsageResultView)>, EngineError> {
-        let answered = Mutex::new(Vec::with_capacity(events.len()));
-        let failure: Mutex<Option<EngineError>> = Mutex::new(None);
-        let next = AtomicUsize::new(0);
-        let work = || {
-            loop {
-                let g = next.fetch_add(1, Ordering::Relaxed);
-                let Some(group) = groups.get(g) else { break };
-                let mut committed = None;
-                let done = self.store.write(|tx| {
-                    let mut writes = Writes::default();
-                    let done = self.ingest_group(tx, events, group, None, now, &mut writes)?;
-                    writes.write(tx)?;
-                    committed = done.committed;
-                    Ok::<_, EngineError>(done.results)
-                });
-                match done {
-                    Ok(results) => {
-                        if let Some((version, state)) = committed {
-                            self.cache.put(version, state);
-                        }
-                        lock(&answered).extend(results);
-                    }
-                    Err(e) => {
-                        lock(&failure).get_or_insert(e);
-                    }
-                }
+        let answered = per_group(groups, PG_INGEST_WORKERS_MAX, |group| {
+            let mut committed = None;
+            let results = self.store.write(|tx| {
+                let mut writes = Writes::default();
+                let done = self.ingest_group(tx, events, group, None, now, &mut writes)?;
+                writes.write(tx)?;
+                committed = done.committed;
+                Ok::<_, EngineError>(done.results)
+            })?;
+            if let Some((version, state)) = committed {
+                self.cache.put(version, state);
             }
-        };
-        let workers = PG_INGEST_WORKERS_MAX.min(groups.len());
-        if workers <= 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
-        }
-        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        Ok(answered.into_inner().unwrap_or_else(|p| p.into_inner()))
+            Ok(results)
+        })?;
+        Ok(answered.into_iter().flatten().collect())
     }
 
     /// Applies one account's events in input order, inside `tx`, adding their rows to `writes`
@@ -334,8 +306,4 @@ fn lookup<'e>(
             .insert(row.event_id, row.outcome);
     }
     Ok(known)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -80,6 +80,18 @@ fn sub_8_projection_upserts_filters_and_pages_in_expiry_order() {
         100,
     );
     assert_eq!(ids(&window), ["c/s1", "a/s1", "b/s1"]);
+    let open_ended = list(
+        SubscriptionQuery {
+            expires_from_us: Some(200),
+            ..Default::default()
+        },
+        100,
+    );
+    assert_eq!(
+        ids(&open_ended),
+        ["c/s1", "a/s1", "b/s1", "a/s2"],
+        "a range never lists an instance that does not expire"
+    );
     let scoped = list(
         SubscriptionQuery {
             account_id: Some("c"),

@@ -141,8 +141,10 @@ impl Tx<'_> {
             }
         }
         if let Some(from) = query.expires_from_us {
-            sql.push_str(" AND expires_us >= ?");
+            // A range asks what expires in it: an instance that never expires never matches.
+            sql.push_str(" AND expires_us >= ? AND expires_us < ?");
             args.push(Value::Int(from));
+            args.push(Value::Int(NO_EXPIRY_US));
         }
         if let Some(before) = query.expires_before_us {
             sql.push_str(" AND expires_us < ?");
