@@ -19,6 +19,7 @@ pub mod clock;
 pub mod due;
 pub mod ids;
 pub mod ledger;
+pub mod low_balance;
 pub mod message;
 pub mod overdue;
 pub mod payg;
