@@ -1,20 +1,20 @@
 //! OVD-1…5 and ACC-5 on the pure core, with the demo catalog: due actions run in time order by a
 //! tiny scheduler, as `advance` does.
 
+mod common;
+
+use common::DueQueue;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
-use std::collections::HashSet;
 use std::str::FromStr;
-use tenure_core::account::{AccountPolicy, AccountState, AccountStatus, Effects, OpenAccount};
+use tenure_core::account::{AccountPolicy, AccountState, AccountStatus, Effects};
 use tenure_core::catalog::{Catalog, OverdueImpact, demo};
-use tenure_core::due::DueAction;
-use tenure_core::ids::AccountId;
 use tenure_core::ledger::{Books, JournalTx};
 use tenure_core::message::{Audience, Message, MessageKind};
 use tenure_core::overdue::ServiceCondition;
 use tenure_core::plan::BuyPlan;
 use tenure_core::usage::{UsageEvent, UsageOutcome};
-use tenure_core::{Currency, ErrorCode, Refusal, Span};
+use tenure_core::{ErrorCode, Refusal, Span};
 
 const P: AccountPolicy = AccountPolicy {
     low_balance_notices: 5,
@@ -32,8 +32,7 @@ fn ts(s: &str) -> Timestamp {
 struct World {
     c: Catalog,
     a: AccountState,
-    queue: Vec<DueAction>,
-    keys: HashSet<String>,
+    due: DueQueue,
     messages: Vec<Message>,
     journal: Vec<JournalTx>,
     now: Timestamp,
@@ -43,24 +42,11 @@ struct World {
 impl World {
     fn new(c: Catalog) -> World {
         let now = ts("2026-03-01T09:00:00+08:00");
-        let a = AccountState::open(
-            OpenAccount {
-                id: AccountId::parse("acme").unwrap(),
-                currency: Currency::CNY,
-                zone: "Asia/Shanghai".into(),
-                verified: true,
-                credit_line: Decimal::ZERO,
-                low_balance_threshold: None,
-            },
-            Currency::CNY,
-            now,
-        )
-        .unwrap();
+        let a = common::open_acme(now, Decimal::ZERO);
         World {
             c,
             a,
-            queue: Vec::new(),
-            keys: HashSet::new(),
+            due: DueQueue::default(),
             messages: Vec::new(),
             journal: Vec::new(),
             now,
@@ -72,11 +58,7 @@ impl World {
     fn take(&mut self, fx: Effects) {
         self.messages.extend(fx.messages);
         self.journal.extend(fx.journal);
-        for due in fx.schedule {
-            if self.keys.insert(due.key.clone()) {
-                self.queue.push(due);
-            }
-        }
+        self.due.schedule(fx.schedule);
         assert_eq!(Books::rebuild(&self.journal), self.a.books);
         for p in &self.a.plans {
             p.assert_conserved();
@@ -86,19 +68,10 @@ impl World {
     /// Runs every due action up to and including `to`, in time order (then scheduling order),
     /// each at its own instant.
     fn advance_to(&mut self, to: Timestamp) {
-        while let Some(i) = (0..self.queue.len())
-            .filter(|&i| self.queue[i].due_at <= to)
-            .min_by_key(|&i| (self.queue[i].due_at, i))
-        {
-            let due = self.queue.remove(i);
+        while let Some(due) = self.due.next_until(to) {
             self.now = self.now.max(due.due_at);
-            let fx = self.a.on_due(&due.kind, &self.c, &P, due.due_at);
+            let fx = common::run_twice(&mut self.a, &due, &self.c, &P);
             self.take(fx);
-            // TIME-4: running it twice has the effect of running it once.
-            let state = self.a.clone();
-            let again = self.a.on_due(&due.kind, &self.c, &P, due.due_at);
-            assert_eq!(again, Effects::default(), "{:?} ran twice", due.kind);
-            assert_eq!(self.a, state, "{:?} ran twice", due.kind);
         }
         self.now = to;
     }

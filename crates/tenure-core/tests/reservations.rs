@@ -1,18 +1,20 @@
 //! PLAN-10 reservations on the pure core, with the demo catalog: hold, commit in part, release,
 //! lapse at the timeout; quota conservation and the quota journal checked after every step.
 
+mod common;
+
+use common::DueQueue;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
-use std::collections::HashSet;
 use std::str::FromStr;
-use tenure_core::account::{AccountPolicy, AccountState, Effects, OpenAccount};
+use tenure_core::account::{AccountPolicy, AccountState, Effects};
 use tenure_core::catalog::{Catalog, demo};
-use tenure_core::due::{DueAction, DueKind};
-use tenure_core::ids::{AccountId, PlanId, ReservationId};
+use tenure_core::due::DueKind;
+use tenure_core::ids::{PlanId, ReservationId};
 use tenure_core::ledger::{Book, Books, JournalTx, QUOTA_UNIT};
 use tenure_core::plan::Take;
 use tenure_core::usage::{UsageEvent, UsageOutcome, usage_day_key};
-use tenure_core::{Currency, ErrorCode, Refusal, Span};
+use tenure_core::{ErrorCode, Refusal, Span};
 
 const P: AccountPolicy = AccountPolicy {
     low_balance_notices: 5,
@@ -31,8 +33,7 @@ fn ts(s: &str) -> Timestamp {
 struct World {
     c: Catalog,
     a: AccountState,
-    queue: Vec<DueAction>,
-    keys: HashSet<String>,
+    due: DueQueue,
     journal: Vec<JournalTx>,
     now: Timestamp,
     events: u32,
@@ -41,24 +42,11 @@ struct World {
 impl World {
     fn new() -> World {
         let now = ts("2026-03-01T09:00:00+08:00");
-        let a = AccountState::open(
-            OpenAccount {
-                id: AccountId::parse("acme").unwrap(),
-                currency: Currency::CNY,
-                zone: "Asia/Shanghai".into(),
-                verified: true,
-                credit_line: Decimal::ZERO,
-                low_balance_threshold: None,
-            },
-            Currency::CNY,
-            now,
-        )
-        .unwrap();
+        let a = common::open_acme(now, Decimal::ZERO);
         let mut w = World {
             c: demo(),
             a,
-            queue: Vec::new(),
-            keys: HashSet::new(),
+            due: DueQueue::default(),
             journal: Vec::new(),
             now,
             events: 0,
@@ -71,11 +59,7 @@ impl World {
     /// Persists a decision's effects, then checks conservation and the quota books.
     fn take(&mut self, fx: Effects) {
         self.journal.extend(fx.journal);
-        for due in fx.schedule {
-            if self.keys.insert(due.key.clone()) {
-                self.queue.push(due);
-            }
-        }
+        self.due.schedule(fx.schedule);
         assert_eq!(Books::rebuild(&self.journal), self.a.books);
         for p in &self.a.plans {
             p.assert_conserved();
@@ -103,11 +87,7 @@ impl World {
 
     /// Runs every due action up to and including `to`, in time order, each at its instant.
     fn advance_to(&mut self, to: Timestamp) {
-        while let Some(i) = (0..self.queue.len())
-            .filter(|&i| self.queue[i].due_at <= to)
-            .min_by_key(|&i| (self.queue[i].due_at, i))
-        {
-            let due = self.queue.remove(i);
+        while let Some(due) = self.due.next_until(to) {
             self.now = self.now.max(due.due_at);
             let fx = self.a.on_due(&due.kind, &self.c, &P, due.due_at);
             self.take(fx);

@@ -1,21 +1,23 @@
 //! SUB-1…10 on the pure core with the demo catalog: due actions run in time order by a tiny
 //! scheduler, as `advance` does, each run twice to prove TIME-4.
 
+mod common;
+
+use common::DueQueue;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
-use std::collections::HashSet;
 use std::str::FromStr;
-use tenure_core::account::{AccountPolicy, AccountState, AccountStatus, Effects, OpenAccount};
+use tenure_core::account::{AccountPolicy, AccountState, AccountStatus, Effects};
 use tenure_core::catalog::{Catalog, demo};
-use tenure_core::due::{DueAction, DueKind};
-use tenure_core::ids::{AccountId, SubscriptionId};
+use tenure_core::due::DueKind;
+use tenure_core::ids::SubscriptionId;
 use tenure_core::ledger::{Books, JournalTx};
 use tenure_core::message::{Audience, Message, MessageKind};
 use tenure_core::subscription::{
     CoTermDay, RenewalMode, RenewalQuote, SubEvent, SubStatus, TRANSITIONS, transition,
 };
 use tenure_core::usage::UsageEvent;
-use tenure_core::{Currency, ErrorCode, Refusal, Span};
+use tenure_core::{ErrorCode, Refusal, Span};
 
 const P: AccountPolicy = AccountPolicy {
     low_balance_notices: 5,
@@ -36,8 +38,7 @@ fn span(s: &str) -> Span {
 struct World {
     c: Catalog,
     a: AccountState,
-    queue: Vec<DueAction>,
-    keys: HashSet<String>,
+    due: DueQueue,
     messages: Vec<Message>,
     journal: Vec<JournalTx>,
     now: Timestamp,
@@ -51,24 +52,11 @@ impl World {
 
     fn with_credit(c: Catalog, start: &str, credit_line: Decimal) -> World {
         let now = ts(start);
-        let a = AccountState::open(
-            OpenAccount {
-                id: AccountId::parse("acme").unwrap(),
-                currency: Currency::CNY,
-                zone: "Asia/Shanghai".into(),
-                verified: true,
-                credit_line,
-                low_balance_threshold: None,
-            },
-            Currency::CNY,
-            now,
-        )
-        .unwrap();
+        let a = common::open_acme(now, credit_line);
         World {
             c,
             a,
-            queue: Vec::new(),
-            keys: HashSet::new(),
+            due: DueQueue::default(),
             messages: Vec::new(),
             journal: Vec::new(),
             now,
@@ -80,30 +68,20 @@ impl World {
     fn take(&mut self, fx: Effects) {
         self.messages.extend(fx.messages);
         self.journal.extend(fx.journal);
-        for due in fx.schedule {
+        for due in &fx.schedule {
             assert!(due.due_at >= self.now, "{due:?} is scheduled in the past");
-            if self.keys.insert(due.key.clone()) {
-                self.queue.push(due);
-            }
         }
+        self.due.schedule(fx.schedule);
         assert_eq!(Books::rebuild(&self.journal), self.a.books);
     }
 
     /// Runs every due action up to and including `to`, in time order (then scheduling order),
     /// each at its own instant, and each twice (TIME-4: the second run does nothing).
     fn advance_to(&mut self, to: Timestamp) {
-        while let Some(i) = (0..self.queue.len())
-            .filter(|&i| self.queue[i].due_at <= to)
-            .min_by_key(|&i| (self.queue[i].due_at, i))
-        {
-            let due = self.queue.remove(i);
+        while let Some(due) = self.due.next_until(to) {
             self.now = self.now.max(due.due_at);
-            let fx = self.a.on_due(&due.kind, &self.c, &P, due.due_at);
+            let fx = common::run_twice(&mut self.a, &due, &self.c, &P);
             self.take(fx);
-            let state = self.a.clone();
-            let again = self.a.on_due(&due.kind, &self.c, &P, due.due_at);
-            assert_eq!(again, Effects::default(), "{:?} ran twice", due.kind);
-            assert_eq!(self.a, state, "{:?} ran twice", due.kind);
         }
         self.now = to;
     }
